@@ -1,0 +1,83 @@
+"""The command line: a thin click layer over the library.
+
+Library errors (`errors.WatcherError`) become one clear line and an exit status here, in `main()`,
+and nowhere else. Command groups live in sibling modules, one per area:
+
+    core.py      check, poll, status, export, show
+    keywords.py  keywords derive|test|report, rematch
+    dedup.py     dedup --recheck
+    daily.py     run, digest, review
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from .. import config as config_mod
+from ..errors import WatcherError
+
+
+class App:
+    """What every command needs: the config path, the loaded config, and the store."""
+
+    def __init__(self, config_path: Path):
+        self.config_path = config_path
+
+    @cached_property
+    def config(self) -> config_mod.Config:
+        return config_mod.load(self.config_path)
+
+    @cached_property
+    def db(self):
+        from ..store import connect
+
+        return connect(self.config.db_path)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              envvar="WATCHER_CONFIG", default="sources.yaml", show_default=True,
+              help="The sources file (also WATCHER_CONFIG). seeds/, state/ and the keyword list "
+                   "resolve next to it unless it says otherwise.")
+@click.version_option(package_name="watcher")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path) -> None:
+    """Watch news feeds for one story across languages."""
+    ctx.obj = App(config_path)
+
+
+def _register() -> None:
+    from . import core, daily, dedup, keywords
+
+    for module in (core, keywords, dedup, daily):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except WatcherError as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(0)

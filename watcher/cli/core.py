@@ -1,0 +1,7 @@
+"""check, poll, status, export, show."""
+
+import click
+
+from . import App, pass_app  # noqa: F401
+
+COMMANDS: list = []
