@@ -211,3 +211,40 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@migrations()
+def m010_digests_reviews(db: sqlite_utils.Database) -> None:
+    # digests: one row per local date built; its header (counts, failed sources) is frozen here so that
+    # rebuilding a date reproduces it. digest_items.item_id is UNIQUE: an item is in exactly one digest.
+    # reviews: every review decision, oldest first; items.review_status holds the latest.
+    _exec(db, """
+CREATE TABLE digests (
+    date TEXT PRIMARY KEY,        -- YYYY-MM-DD, local date in digest.timezone
+    built_at TEXT NOT NULL,       -- UTC; failures after the previous digest's built_at are reported
+    cutoff TEXT NOT NULL,         -- UTC end of that local day (or build time if earlier)
+    timezone TEXT NOT NULL,
+    item_count INTEGER NOT NULL DEFAULT 0,
+    failures TEXT NOT NULL DEFAULT '[]',  -- JSON list of {source, kind, error, count, last}
+    sent_at TEXT                  -- when --send last mailed it
+);
+
+CREATE TABLE digest_items (
+    item_id INTEGER NOT NULL UNIQUE REFERENCES items(id),
+    digest_date TEXT NOT NULL REFERENCES digests(date),
+    topic TEXT NOT NULL           -- the group it is shown under
+);
+CREATE INDEX digest_items_date ON digest_items(digest_date);
+
+CREATE TABLE reviews (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    status TEXT NOT NULL,         -- new | accepted | rejected | later
+    previous TEXT,                -- review_status before this decision
+    who TEXT NOT NULL,
+    at TEXT NOT NULL,             -- UTC
+    note TEXT,
+    origin TEXT NOT NULL DEFAULT 'cli'  -- cli | import:<file name>
+);
+CREATE INDEX reviews_item ON reviews(item_id);
+""")
