@@ -179,7 +179,7 @@ def _section(ck: _Checker, name: str, node: yaml.Node) -> typing.Any:
     values = {}
     for k, v in node.value:
         if k.value not in fields:
-            ck.unknown(k, sorted(fields), f"{name}:")
+            ck.unknown(k, sorted(fields), f"`{name}:`")
             continue
         want = hints[k.value]
         want = typing.get_origin(want) or want
@@ -208,11 +208,12 @@ def _check_digest(ck: _Checker, node: yaml.Node, d: DigestSettings) -> None:
         ck.add(node, f"digest.timezone {d.timezone!r} is not a time zone name; use one like Asia/Ho_Chi_Minh")
 
 
-def _source(ck: _Checker, node: yaml.Node, default_interval: int, index: int) -> Source | None:
+def _source(ck: _Checker, node: yaml.Node, default_interval: int, index: int) -> tuple[str | None, Source | None]:
+    """Validate one entry. Returns its name (even when the entry is otherwise broken) and the Source."""
     where = f"source #{index + 1}"
     if not isinstance(node, yaml.MappingNode):
         ck.add(node, f"{where} must be a mapping with at least `name:` and `url:`")
-        return None
+        return None, None
     raw: dict[str, tuple[yaml.Node, typing.Any]] = {}
     for k, v in node.value:
         key = str(k.value)
@@ -265,8 +266,8 @@ def _source(ck: _Checker, node: yaml.Node, default_interval: int, index: int) ->
             else:
                 tags = tuple(got)
     if name is None or url is None:
-        return None
-    return Source(name=name.strip(), url=url.strip(), language=language, interval=interval, enabled=enabled,
+        return name, None
+    return name, Source(name=name.strip(), url=url.strip(), language=language, interval=interval, enabled=enabled,
                   tags=tags, line=node.start_mark.line + 1)
 
 
@@ -326,15 +327,17 @@ def check(path: Path) -> tuple[Config | None, list[Problem]]:
     else:
         seen: dict[str, int] = {}
         for i, node in enumerate(top["sources"].value):
-            s = _source(ck, node, default_interval, i)
-            if s is None:
-                continue
-            if s.name in seen:
-                ck.add(node, f"duplicate source name {s.name!r} (first at line {seen[s.name]}); names must be unique")
-                continue
-            seen[s.name] = s.line
-            sources.append(s)
+            name, s = _source(ck, node, default_interval, i)
+            if name is not None:
+                name = name.strip()
+                if name in seen:
+                    ck.add(node, f"duplicate source name {name!r} (first at line {seen[name]}); names must be unique")
+                    continue
+                seen[name] = node.start_mark.line + 1
+            if s is not None:
+                sources.append(s)
 
+    ck.problems.sort(key=lambda p: p.line)
     cfg = Config(path=path.resolve(), sources=tuple(sources), seeds_dir=seeds, state_dir=state,
                  keywords_path=keywords, default_interval=default_interval, **sections)
     return cfg, ck.problems

@@ -1,0 +1,78 @@
+"""Rows for `watcher export`: one per stored item, in the documented field order.
+
+Fields a later stage has not filled are null (JSON) or empty (CSV). Lists (`topics`, `keywords`) are
+JSON arrays in JSONL and "; "-joined in CSV, which is what a spreadsheet user wants to read and edit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from typing import Iterator, TextIO
+
+import sqlite_utils
+
+# The export contract. Order matters for CSV; adding a field is fine, renaming one breaks users.
+FIELDS = (
+    "id", "source", "guid", "link", "canonical_link", "title", "summary", "published",
+    "published_is_fetch_time", "fetched_at", "updated_at", "version", "language",
+    "relevant", "score", "topics", "keywords",
+    "duplicate_of", "dup_method", "dup_score", "dup_possible",
+    "review_status",
+)
+_LISTS = ("topics", "keywords")
+_BOOLS = ("relevant", "published_is_fetch_time", "dup_possible")
+
+
+def since_clause(since: date | datetime | None, column: str = "published") -> tuple[str, list]:
+    """A WHERE fragment for --since, bound, never interpolated."""
+    if since is None:
+        return "1 = 1", []
+    if isinstance(since, datetime):
+        text = since.isoformat()
+    else:
+        text = since.isoformat()  # "2026-11-01" sorts before any time on that day
+    return f"{column} >= ?", [text]
+
+
+def rows(db: sqlite_utils.Database, *, since: date | datetime | None = None) -> Iterator[dict]:
+    where, params = since_clause(since)
+    cols = ", ".join(FIELDS)
+    for values in db.execute(f"SELECT {cols} FROM items WHERE {where} ORDER BY id", params):
+        row = dict(zip(FIELDS, values))
+        for k in _LISTS:
+            row[k] = json.loads(row[k]) if row[k] else []
+        for k in _BOOLS:
+            row[k] = bool(row[k])
+        yield row
+
+
+def write_jsonl(out: TextIO, items: Iterator[dict]) -> int:
+    n = 0
+    for row in items:
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+def write_csv(out: TextIO, items: Iterator[dict]) -> int:
+    w = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
+    w.writeheader()
+    n = 0
+    for row in items:
+        flat = dict(row)
+        for k in _LISTS:
+            flat[k] = "; ".join(row[k])
+        for k in _BOOLS:
+            flat[k] = "true" if row[k] else "false"
+        w.writerow(flat)
+        n += 1
+    return n
+
+
+def to_string(db: sqlite_utils.Database, fmt: str, since: date | datetime | None = None) -> str:
+    buf = io.StringIO()
+    (write_jsonl if fmt == "jsonl" else write_csv)(buf, rows(db, since=since))
+    return buf.getvalue()

@@ -1,0 +1,238 @@
+"""Store one source's poll: the fetch record, the source's new state, and every entry.
+
+All of it is one IMMEDIATE transaction, so a crash mid-poll leaves the source exactly as it was
+before, and the next poll (whose conditional GET validators were not advanced either) completes it.
+
+Per entry (the "process" stage):
+    same (source, guid), same text   -> seen again: only last_seen moves
+    same (source, guid), new text    -> edit in place: old text goes to item_versions, re-match, re-dedup
+    new (source, guid)               -> match, dedup against seeds and stored items, insert, index
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from . import backoff, store
+from .config import Config, Source, parse_interval
+from .dedup import Deduper
+from .links import canonical_link
+from .match import Matcher, review_status_after
+from .model import (
+    DedupDecision,
+    EntryData,
+    Failure,
+    FailureKind,
+    FeedData,
+    FetchResult,
+    ItemIntent,
+    MatchResult,
+    NOT_DUPLICATE,
+)
+
+
+@dataclass
+class SourceOutcome:
+    name: str
+    status: str  # ok | not_modified | failed
+    new: int = 0
+    updated: int = 0
+    entries: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+    duration_s: float = 0.0
+    problem: str | None = None  # a parse problem that was recovered from
+
+    def log_line(self) -> str:
+        text = f"{self.name}: {self.status} new={self.new} updated={self.updated} {self.duration_s:.2f}s"
+        if self.error:
+            text += f" error={self.error_kind}: {self.error}"
+        return text
+
+
+def content_hash(e: EntryData) -> str:
+    """What counts as an edit: a new title, summary, text or link under the same guid."""
+    h = hashlib.sha256()
+    for part in (e.title, e.summary, e.content, e.link or ""):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def make_intent(source: Source, feed: FeedData, entry: EntryData, matcher: Matcher, now: datetime) -> ItemIntent:
+    """Turn a parsed entry into what the store needs, with its match (dedup comes after, in the store)."""
+    published = entry.published or entry.updated
+    language = source.language or entry.language or feed.language
+    language = (language or "").split("-")[0].lower() or None
+    match = matcher.match(entry.title, entry.summary, entry.content, language)
+    return ItemIntent(
+        source=source.name,
+        entry=entry,
+        fetched_at=now,
+        published=published or now,
+        published_is_fetch_time=published is None,
+        language=language,
+        match=match,
+        dedup=NOT_DUPLICATE,  # decided in save_entry, against the store as it is at that moment
+    )
+
+
+def _match_columns(m: MatchResult) -> dict:
+    return {
+        "relevant": int(m.relevant),
+        "score": round(m.score, 4),
+        "topics": store.dumps(m.topics),
+        "keywords": store.dumps(m.keywords),
+        "hits": store.dumps([h.__dict__ for h in m.hits]),
+    }
+
+
+def _dedup_columns(d: DedupDecision) -> dict:
+    return {
+        "duplicate_of": d.duplicate_of,
+        "dup_method": d.method,
+        "dup_score": None if d.score is None else round(d.score, 4),
+        "dup_possible": int(d.possible),
+    }
+
+
+def _decide(deduper: Deduper, intent: ItemIntent, item_id: int | None, now: datetime) -> DedupDecision:
+    e = intent.entry
+    return deduper.decide(item_id=item_id, source=intent.source, guid=e.guid, link=e.link, title=e.title,
+                          summary=e.summary, content=e.content, language=intent.language,
+                          published=intent.published, now=now)
+
+
+def _remember(deduper: Deduper, item_id: int, intent: ItemIntent) -> None:
+    e = intent.entry
+    deduper.remember(item_id, title=e.title, summary=e.summary, content=e.content, language=intent.language,
+                     published=intent.published, link=e.link)
+
+
+def save_entry(db: sqlite_utils.Database, source: Source, feed: FeedData, e: EntryData, *, matcher: Matcher,
+               deduper: Deduper, now: datetime) -> str:
+    """Insert or update one entry. Returns "new", "updated" or "seen". Runs inside the caller's transaction."""
+    digest = content_hash(e)
+    row = db.execute(
+        "SELECT id, content_hash, version, title, summary, content, link, review_status FROM items"
+        " WHERE source = ? AND guid = ?",
+        [source.name, e.guid],
+    ).fetchone()
+    if row is not None and row[1] == digest:
+        # Seen before, unchanged: the common case on every poll, so it costs one lookup and nothing more.
+        db.execute("UPDATE items SET last_seen = ? WHERE id = ?", [store.iso(now), row[0]])
+        return "seen"
+    intent = make_intent(source, feed, e, matcher, now)
+    columns = {
+        "link": e.link,
+        "canonical_link": canonical_link(e.link),
+        "title": e.title,
+        "summary": e.summary,
+        "content": e.content,
+        "summary_html": e.summary_html,
+        "author": e.author,
+        "language": intent.language,
+        "last_seen": store.iso(now),
+        "content_hash": digest,
+        **_match_columns(intent.match),
+    }
+    if row is not None:
+        item_id, _, version, title, summary, content, link, review = row
+        # Keep what the feed said before, then re-decide: the correction may change both answers.
+        db.execute(
+            "INSERT INTO item_versions (item_id, version, title, summary, content, link, replaced_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [item_id, version, title, summary, content, link, store.iso(now)],
+        )
+        deduper.forget(item_id)
+        decision = _decide(deduper, intent, item_id, now)
+        columns.update(_dedup_columns(decision))
+        columns["version"] = version + 1
+        columns["updated_at"] = store.iso(now)
+        columns["review_status"] = review_status_after(review, intent.match.relevant, decision.duplicate_of)
+        sets = ", ".join(f"{k} = ?" for k in columns)
+        db.execute(f"UPDATE items SET {sets} WHERE id = ?", [*columns.values(), item_id])
+        _remember(deduper, item_id, intent)
+        return "updated"
+    decision = _decide(deduper, intent, None, now)
+    columns.update(_dedup_columns(decision))
+    columns.update(
+        source=intent.source,
+        guid=e.guid,
+        guid_kind=e.guid_kind,
+        published=store.iso(intent.published),
+        published_is_fetch_time=int(intent.published_is_fetch_time),
+        fetched_at=store.iso(now),
+        review_status=review_status_after(None, intent.match.relevant, decision.duplicate_of),
+    )
+    names = ", ".join(columns)
+    marks = ", ".join("?" for _ in columns)
+    cur = db.execute(f"INSERT INTO items ({names}) VALUES ({marks})", list(columns.values()))
+    _remember(deduper, cur.lastrowid, intent)
+    return "new"
+
+
+def _schedule(db: sqlite_utils.Database, cfg: Config, source: Source, result: FetchResult,
+              failure: Failure | None, now: datetime) -> tuple[dict, backoff.Schedule]:
+    row = db.execute("SELECT consecutive_failures, failure_weight FROM sources WHERE name = ?", [source.name]).fetchone()
+    failures, weight = (row[0], row[1]) if row else (0, 0.0)
+    if failure is None:
+        sched = (backoff.after_not_modified if result.not_modified else backoff.after_success)(now, source.interval)
+    else:
+        sched = backoff.after_failure(now, source.interval, failures, weight, failure,
+                                      parse_interval(cfg.fetch.backoff_cap))
+    state = {
+        "last_attempt": store.iso(now),
+        "next_check": store.iso(sched.next_check),
+        "hold_until": store.iso(sched.hold_until),
+        "consecutive_failures": sched.consecutive_failures,
+        "failure_weight": sched.failure_weight,
+    }
+    return state, sched
+
+
+def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result: FetchResult, feed: FeedData | None,
+                 *, matcher: Matcher, deduper: Deduper, now: datetime, duration: float) -> SourceOutcome:
+    """Record one source's poll in one transaction and say how it went."""
+    failure = result.failure or (feed.failure if feed is not None else None)
+    outcome = SourceOutcome(name=source.name, status="ok", duration_s=duration)
+    if failure is None and feed is not None:
+        outcome.entries = len(feed.entries)
+        outcome.problem = feed.problem
+    with store.write(db):
+        state, _ = _schedule(db, cfg, source, result, failure, now)
+        if failure is not None:
+            outcome.status, outcome.error, outcome.error_kind = "failed", failure.message, failure.kind.value
+            state.update(last_error=failure.message, last_error_kind=failure.kind.value)
+            if failure.kind is FailureKind.GONE:
+                state["disabled_reason"] = f"410 Gone at {store.iso(now)}: remove it from {cfg.path.name} or change its url"
+        else:
+            # Validators advance only together with the items they describe, in this transaction.
+            state.update(last_success=store.iso(now), last_error=None, last_error_kind=None)
+            if result.not_modified:
+                outcome.status = "not_modified"
+            else:
+                state.update(etag=result.etag, last_modified=result.last_modified)
+                if feed is not None and feed.title:
+                    state["feed_title"] = feed.title
+            for entry in feed.entries if feed is not None else ():
+                kind = save_entry(db, source, feed, entry, matcher=matcher, deduper=deduper, now=now)
+                outcome.new += kind == "new"
+                outcome.updated += kind == "updated"
+        if result.permanent_redirect:
+            state["permanent_redirect"] = result.permanent_redirect
+        sets = ", ".join(f"{k} = ?" for k in state)
+        db.execute(f"UPDATE sources SET {sets} WHERE name = ?", [*state.values(), source.name])
+        db.execute(
+            "INSERT INTO fetches (source, started_at, url, status, bytes, duration_ms, outcome, error, parser,"
+            " parse_problem, entries, new_items, updated_items) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [source.name, store.iso(now), result.url, result.status, result.nbytes, int(duration * 1000),
+             failure.kind.value if failure else ("not_modified" if result.not_modified else "ok"),
+             failure.message if failure else None, feed.parser if feed else None,
+             feed.problem if feed else None, outcome.entries, outcome.new, outcome.updated],
+        )
+    return outcome

@@ -1,0 +1,206 @@
+"""One poll cycle, straight through: fetch, parse, process (match + dedup), store.
+
+    select sources  ->  fetch all (async, bounded)  ->  parse each (worker processes)
+                    ->  per source, in ONE write transaction: process every entry and store it
+
+Where each step lives:
+    fetched        watcher/fetch.py      Fetcher.fetch() -> FetchResult
+    parsed         watcher/parse.py      parse_feed()    -> FeedData
+    matched        watcher/match.py      Matcher.match() -> MatchResult
+    deduplicated   watcher/dedup/        Deduper.decide() -> DedupDecision
+    stored         watcher/ingest.py     store_source()  (items, versions, fetches, source state)
+
+Parsing is the CPU-heavy step, so it runs in a pool of worker processes while the event loop keeps
+fetching; storing stays in this process because SQLite has one writer anyway. One source's failure is
+a value (`SourceOutcome.status == "failed"`), never an exception that stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlite_utils
+
+from . import store
+from .config import Config, Source
+from .dedup import Deduper, SeedIndex
+from .errors import UsageError
+from .fetch import Fetcher
+from .ingest import SourceOutcome, store_source
+from .match import Matcher
+from .model import FeedData, FetchResult
+from .parse import parse_feed
+
+log = logging.getLogger("watcher.poll")
+
+
+@dataclass
+class PollSummary:
+    sources: list[SourceOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> list[SourceOutcome]:
+        return [s for s in self.sources if s.status in ("ok", "not_modified")]
+
+    @property
+    def failed(self) -> list[SourceOutcome]:
+        return [s for s in self.sources if s.status == "failed"]
+
+    @property
+    def new(self) -> int:
+        return sum(s.new for s in self.sources)
+
+    @property
+    def updated(self) -> int:
+        return sum(s.updated for s in self.sources)
+
+
+def sync_sources(db: sqlite_utils.Database, cfg: Config) -> None:
+    """Make the sources table agree with the config. A changed URL starts that source afresh."""
+    with store.write(db):
+        for s in cfg.sources:
+            row = db.execute("SELECT url FROM sources WHERE name = ?", [s.name]).fetchone()
+            if row is None:
+                db.execute("INSERT INTO sources (name, url, enabled) VALUES (?, ?, ?)", [s.name, s.url, int(s.enabled)])
+            elif row[0] != s.url:
+                # New address: old validators, backoff, redirect and 410 belong to the old one.
+                db.execute(
+                    "UPDATE sources SET url = ?, enabled = ?, etag = NULL, last_modified = NULL, hold_until = NULL,"
+                    " next_check = NULL, consecutive_failures = 0, failure_weight = 0, permanent_redirect = NULL,"
+                    " disabled_reason = NULL WHERE name = ?",
+                    [s.url, int(s.enabled), s.name],
+                )
+            else:
+                db.execute("UPDATE sources SET enabled = ? WHERE name = ?", [int(s.enabled), s.name])
+
+
+def due_sources(cfg: Config, db: sqlite_utils.Database, now: datetime) -> list[tuple[Source, datetime | None]]:
+    """Enabled sources with when each is next due (None: never polled, so due now)."""
+    rows = {r[0]: r for r in db.execute("SELECT name, next_check, disabled_reason FROM sources")}
+    out = []
+    for s in cfg.sources:
+        r = rows.get(s.name)
+        if not s.enabled or (r and r[2]):
+            continue
+        out.append((s, store.parse_iso(r[1]) if r else None))
+    return out
+
+
+def select_sources(cfg: Config, db: sqlite_utils.Database, now: datetime, *, names: list[str] | None,
+                   force: bool, due_only: bool) -> list[Source]:
+    """Which sources this cycle polls.
+
+    Named sources are polled whatever their state: the user asked for them. Otherwise every enabled
+    source, except those the fetch layer is holding back (backoff, Retry-After, 410 Gone) unless
+    `force`; with `due_only`, also only those whose regular interval has come round (the scheduler's
+    view, and what a cron job wants).
+    """
+    if names:
+        known = {s.name: s for s in cfg.sources}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise UsageError(f"no source named {', '.join(map(repr, unknown))} in {cfg.path}; "
+                             f"known: {', '.join(known) or 'none'}")
+        return [known[n] for n in dict.fromkeys(names)]
+    rows = {r[0]: r for r in db.execute("SELECT name, next_check, hold_until, disabled_reason FROM sources")}
+    picked = []
+    for s in cfg.sources:
+        r = rows.get(s.name)
+        if not s.enabled:
+            continue
+        if r and not force:
+            if r[3]:
+                continue
+            hold = store.parse_iso(r[2])
+            if hold and hold > now:
+                continue
+            nxt = store.parse_iso(r[1])
+            if due_only and nxt and nxt > now:
+                continue
+        picked.append(s)
+    return picked
+
+
+def _worker_count(cfg: Config, n_sources: int) -> int:
+    wanted = cfg.fetch.workers or (os.cpu_count() or 1)
+    return max(0, min(wanted, n_sources))
+
+
+def _warm(_: int) -> None:
+    """Run once in each worker so it exists before the event loop starts (fork is then safe)."""
+
+
+def make_parse_pool(workers: int) -> Executor | None:
+    if workers < 2:
+        return None  # one feed or one core: a pool would cost more than it saves
+    # fork: the workers inherit the imported parser instead of importing it again (forkserver/spawn
+    # would re-import feedparser in each). Forked before any event-loop thread exists.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    list(pool.map(_warm, range(workers)))
+    return pool
+
+
+async def _fetch_and_parse(fetcher: Fetcher, pool: Executor | None, source: Source, etag: str | None,
+                           last_modified: str | None) -> tuple[Source, FetchResult, FeedData | None, float]:
+    t0 = time.perf_counter()
+    result = await fetcher.fetch(source.url, etag=etag, last_modified=last_modified)
+    feed = None
+    if result.ok and not result.not_modified:
+        if pool is None:
+            feed = parse_feed(result.content, result.headers, result.final_url)
+        else:
+            loop = asyncio.get_running_loop()
+            feed = await loop.run_in_executor(pool, parse_feed, result.content, result.headers, result.final_url)
+    return source, result, feed, time.perf_counter() - t0
+
+
+async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], pool: Executor | None,
+               matcher: Matcher, deduper: Deduper, now: datetime | None) -> list[SourceOutcome]:
+    validators = {r[0]: (r[1], r[2]) for r in db.execute("SELECT name, etag, last_modified FROM sources")}
+    outcomes: list[SourceOutcome] = []
+    async with Fetcher(cfg.fetch) as fetcher:
+        tasks = [
+            asyncio.create_task(_fetch_and_parse(fetcher, pool, s, *validators.get(s.name, (None, None))))
+            for s in sources
+        ]
+        # Store each source as soon as it is parsed, so a crash later loses nothing already done.
+        for fut in asyncio.as_completed(tasks):
+            source, result, feed, elapsed = await fut
+            outcome = store_source(db, cfg, source, result, feed, matcher=matcher, deduper=deduper,
+                                   now=now or store.utcnow(), duration=elapsed)
+            log.info("%s", outcome.log_line())
+            outcomes.append(outcome)
+    order = {s.name: i for i, s in enumerate(sources)}
+    outcomes.sort(key=lambda o: order[o.name])
+    return outcomes
+
+
+def load_processors(cfg: Config, db: sqlite_utils.Database) -> tuple[Matcher, Deduper]:
+    matcher = Matcher.load(cfg.keywords_path)
+    seeds = SeedIndex.load(cfg.seeds_dir, cfg.state_dir / "cache")
+    return matcher, Deduper(db, seeds, cfg.dedup)
+
+
+def poll(cfg: Config, db: sqlite_utils.Database, *, names: list[str] | None = None, now: datetime | None = None,
+         force: bool = False, due_only: bool = False) -> PollSummary:
+    """Poll the selected sources once and store what they carry. See `select_sources` for which."""
+    sync_sources(db, cfg)
+    picked = select_sources(cfg, db, now or store.utcnow(), names=names, force=force, due_only=due_only)
+    summary = PollSummary()
+    if not picked:
+        return summary
+    matcher, deduper = load_processors(cfg, db)
+    pool = make_parse_pool(_worker_count(cfg, len(picked)))
+    try:
+        summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, deduper, now))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return summary
