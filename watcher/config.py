@@ -177,6 +177,7 @@ def _section(ck: _Checker, name: str, node: yaml.Node) -> typing.Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}
     values = {}
+    nodes = {k.value: v for k, v in node.value}
     for k, v in node.value:
         if k.value not in fields:
             ck.unknown(k, sorted(fields), f"`{name}:`")
@@ -191,21 +192,21 @@ def _section(ck: _Checker, name: str, node: yaml.Node) -> typing.Any:
         try:
             parse_interval(inst.backoff_cap)
         except ValueError as e:
-            ck.add(node, f"fetch.backoff_cap: {e}")
+            ck.add(nodes.get("backoff_cap", node), f"fetch.backoff_cap: {e}")
     if name == "digest":
-        _check_digest(ck, node, inst)
+        _check_digest(ck, nodes, node, inst)
     return inst
 
 
-def _check_digest(ck: _Checker, node: yaml.Node, d: DigestSettings) -> None:
+def _check_digest(ck: _Checker, nodes: dict[str, yaml.Node], node: yaml.Node, d: DigestSettings) -> None:
     if not re.match(r"^([01]?\d|2[0-3]):[0-5]\d$", d.time):
-        ck.add(node, f"digest.time {d.time!r} must be a 24-hour local time like \"07:00\" (quote it)")
+        ck.add(nodes.get("time", node), f"digest.time {d.time!r} must be a 24-hour local time like \"07:00\" (quote it)")
     try:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(d.timezone)
     except Exception:
-        ck.add(node, f"digest.timezone {d.timezone!r} is not a time zone name; use one like Asia/Ho_Chi_Minh")
+        ck.add(nodes.get("timezone", node), f"digest.timezone {d.timezone!r} is not a time zone name; use one like Asia/Ho_Chi_Minh")
 
 
 def _source(ck: _Checker, node: yaml.Node, default_interval: int, index: int) -> tuple[str | None, Source | None]:

@@ -33,11 +33,11 @@ def since_option(f):
 @click.pass_obj
 def check(app: App) -> None:
     """Validate sources.yaml and the keyword list; list every problem with file and line."""
-    from ..keywords import check_keywords
-
     cfg, problems = config_mod.check(app.config_path)
     if cfg is not None:
         if cfg.keywords_path.exists():
+            from ..keywords import check_keywords
+
             _, kw_problems = check_keywords(cfg.keywords_path)
             problems += kw_problems
         else:
