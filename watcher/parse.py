@@ -1,0 +1,486 @@
+"""Fetched bytes -> FeedData: entries with identity, UTC dates and clean text, or a parse failure.
+
+    parse_feed(content, headers, url)
+      ├─ JSON body (application/feed+json, or a body starting with "{")  -> _parse_json_feed
+      ├─ xmlsafe.prepare: pick the encoding, drop DOCTYPE/ENTITY, defuse entity references
+      ├─ an HTML page at the root                                         -> NOT_A_FEED
+      ├─ fastfeedparser (fast path), accepted only if it passes cheap checks (see _fast_rejects)
+      └─ feedparser (fallback): lenient, handles bozo feeds, RSS 0.9x/1.0/2.0, Atom 0.3/1.0, CDF
+
+Both parsers go through one adapter each into _Raw entries, and one function (_build_entry) turns a
+_Raw into an EntryData, so identity, dates and text rules are the same whichever parser ran. The
+function runs in a worker process: arguments and the result are plain picklable values.
+
+Identity: the entry's guid/id, unless it is just its link (fastfeedparser fills id from link, and a
+permalink guid says nothing a link does not) -> "link"; no guid and no link -> "hash" of title and
+body. An entry without a published date but with an updated one is dated by the updated one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import fastfeedparser
+import feedparser
+
+from watcher import xmlsafe
+from watcher.model import EntryData, Failure, FailureKind, FeedData
+from watcher.text import collapse, html_to_text
+
+__all__ = ["parse_feed", "parse_with", "SUMMARY_CHARS"]
+
+SUMMARY_CHARS = 500  # a summary derived from content is cut near here, at a word boundary
+
+try:  # fastfeedparser writes a description of its own when a feed has none; we need to tell.
+    from fastfeedparser.main import _synthesize_entry_description as _ffp_synthesize
+except ImportError:  # pragma: no cover - a future fastfeedparser; then we trust every description
+    _ffp_synthesize = None
+
+_ITEM_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
+_FIRST_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]*)")
+_HTML_TITLE = re.compile(r"<title[^>]*>(.{0,300}?)</title", re.IGNORECASE | re.DOTALL)
+_ALTERNATE = re.compile(
+    r"""<link\b[^>]*type\s*=\s*["']application/(?:rss|atom)\+xml["'][^>]*>""", re.IGNORECASE
+)
+_HREF = re.compile(r"""href\s*=\s*["']([^"']{1,500})["']""", re.IGNORECASE)
+_FEED_ROOTS = frozenset({"rss", "feed", "rdf", "rdf:rdf", "channel", "scriptingnews"})
+
+
+@dataclass
+class _Raw:
+    """One entry as a parser handed it over, before our rules apply."""
+
+    id: str | None
+    link: str | None
+    title: str
+    summary_html: str
+    contents: list[str]
+    published: datetime | None
+    updated: datetime | None
+    author: str | None = None
+    language: str | None = None
+
+
+@dataclass
+class _RawFeed:
+    title: str | None
+    link: str | None
+    language: str | None
+    base: str | None  # xml:base of the feed element
+    entries: list[_Raw] = field(default_factory=list)
+    is_feed: bool = False  # a feed root element or a feed title was seen
+    problem: str | None = None
+
+
+# --------------------------------------------------------------------------------------------------
+# public API
+
+
+def parse_feed(content: bytes, headers: dict[str, str], url: str) -> FeedData:
+    """Parse one fetched body. Never raises for bad input: failures come back in FeedData.failure."""
+    return parse_with(None, content, headers, url)
+
+
+def parse_with(parser: str | None, content: bytes, headers: dict[str, str], url: str) -> FeedData:
+    """parse_feed, optionally forcing "feedparser" or "fastfeedparser" (for bench/parsers.py)."""
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if not content or not content.strip():
+        return _failed(FailureKind.NOT_A_FEED, f"{url}: the server sent an empty body, not a feed")
+    if _looks_like_json(content, headers):
+        return _parse_json_feed(content, headers, url)
+
+    prepared = xmlsafe.prepare(content, headers)
+    text = prepared.text
+    notes = list(prepared.notes)
+    root = _first_element(text)
+    if root in ("html", "head", "body") or (root is None and "<html" in text[:4096].lower()):
+        return _failed(FailureKind.NOT_A_FEED, f"{url}: {_describe_html(text, url)}")
+    data = text.encode("utf-8")
+
+    raw: _RawFeed | None = None
+    used = "feedparser"
+    if parser in (None, "fastfeedparser"):
+        raw = _run_fastfeedparser(data, text) if parser or _fast_applies(text) else None
+        if raw is not None:
+            used = "fastfeedparser"
+    if raw is None:
+        if parser == "fastfeedparser":
+            return _failed(FailureKind.PARSE_ERROR, f"{url}: fastfeedparser rejected this feed", "fastfeedparser")
+        raw = _run_feedparser(data)
+        used = "feedparser"
+
+    if raw.problem:
+        notes.append(raw.problem)
+    problem = "; ".join(notes) or None
+    if not raw.entries and not raw.is_feed:
+        return _failed(*_classify_nothing(text, root, raw.problem, url), used)
+
+    base = _feed_base(raw, url)
+    link = _resolve(base, raw.link) if raw.link else None
+    entries = [_build_entry(r, base, raw.language) for r in raw.entries]
+    return FeedData(
+        title=html_to_text(raw.title) or None if raw.title else None,
+        link=link,
+        language=raw.language,
+        entries=entries,
+        parser=used,
+        problem=problem,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# the two XML parsers
+
+
+def _fast_applies(text: str) -> bool:
+    # fastfeedparser ignores xml:base below the feed element; feedparser gets relative links right.
+    return "xml:base" not in text
+
+
+def _run_fastfeedparser(data: bytes, text: str) -> _RawFeed | None:
+    """fastfeedparser's result, or None when it raised or fails a cheap plausibility check."""
+    try:
+        d = fastfeedparser.parse(data)
+    except Exception:  # it signals "not a feed / can't parse" with ValueError and friends
+        return None
+    raw = _from_fastfeedparser(d)
+    if _fast_rejects(raw, text):
+        return None
+    return raw
+
+
+def _fast_rejects(raw: _RawFeed, text: str) -> bool:
+    """Cheap signs that fastfeedparser got this feed wrong, so feedparser should parse it instead.
+
+    - no entries (feedparser decides between a quiet feed, broken XML and not-a-feed);
+    - an entry with neither title nor link nor id (a misread structure);
+    - fewer entries than <item>/<entry> start tags (it stopped early, or skipped some).
+    """
+    if not raw.entries:
+        return True
+    for e in raw.entries:
+        if not (e.title or e.link or e.id):
+            return True
+    # Start tags inside CDATA can inflate the count; that only costs a feedparser run.
+    return len(raw.entries) < len(_ITEM_TAG.findall(text))
+
+
+def _from_fastfeedparser(d: Any) -> _RawFeed:
+    feed = d.get("feed", {}) or {}
+    title_detail = feed.get("title_detail") or {}
+    out = _RawFeed(
+        title=feed.get("title"),
+        link=feed.get("link"),
+        language=feed.get("language") or None,
+        base=title_detail.get("base"),
+        is_feed=True,
+    )
+    for e in d.get("entries", []):
+        contents = [c.get("value") or "" for c in (e.get("content") or [])]
+        description = e.get("description") or ""
+        if contents and description and _ffp_synthesize is not None:
+            # A description fastfeedparser made up from the content is not the feed's summary.
+            probe: dict[str, Any] = {"content": e["content"]}
+            _ffp_synthesize(probe)
+            if probe.get("description") == description:
+                description = ""
+        # It also copies a lone description into content: the feed carried one body, not two.
+        contents = [c for c in contents if c != description]
+        out.entries.append(
+            _Raw(
+                id=(e.get("id") or "").strip() or None,
+                link=(e.get("link") or "").strip() or None,
+                title=e.get("title") or "",
+                summary_html=description,
+                contents=contents,
+                published=_iso_utc(e.get("published")),
+                updated=_iso_utc(e.get("updated")),
+                author=e.get("author") or None,
+            )
+        )
+    return out
+
+
+def _run_feedparser(data: bytes) -> _RawFeed:
+    # BytesIO, never a str or bytes: feedparser treats strings as URLs or file names to open.
+    # The text is already UTF-8 (xmlsafe.prepare), so the header says so. No Content-Location: we
+    # resolve relative links ourselves, against the feed's own link before the fetch URL.
+    d = feedparser.parse(
+        io.BytesIO(data),
+        response_headers={"content-type": "application/xml; charset=utf-8"},
+        sanitize_html=False,  # the digest sanitises; here it would only cost time and change text
+    )
+    feed = d.get("feed", {}) or {}
+    title_detail = feed.get("title_detail") or {}
+    out = _RawFeed(
+        title=feed.get("title"),
+        link=feed.get("link"),
+        language=feed.get("language") or None,
+        base=title_detail.get("base") or None,
+        is_feed=bool(d.get("version")) or bool(feed.get("title")),
+    )
+    if d.get("bozo"):
+        out.problem = _describe_bozo(d.get("bozo_exception"), len(d.get("entries", [])))
+    for e in d.get("entries", []):
+        contents = [c.get("value") or "" for c in (e.get("content") or [])]
+        summary = e.get("summary") or ""
+        if summary and summary in contents:
+            summary = ""  # feedparser copies content into summary when the feed has no summary
+        lang = (e.get("title_detail") or {}).get("language") or None
+        out.entries.append(
+            _Raw(
+                id=(e.get("id") or "").strip() or None,
+                link=(e.get("link") or "").strip() or None,
+                title=e.get("title") or "",
+                summary_html=summary,
+                contents=contents,
+                published=_struct_utc(e.get("published_parsed")),
+                updated=_struct_utc(e.get("updated_parsed")),
+                author=e.get("author") or None,
+                language=lang,
+            )
+        )
+    return out
+
+
+def _describe_bozo(exc: object, n_entries: int) -> str:
+    msg = str(exc) if exc is not None else "malformed feed"
+    line = getattr(exc, "getLineNumber", None)
+    col = getattr(exc, "getColumnNumber", None)
+    if callable(line) and callable(col):
+        msg = f"XML error at line {line()}, column {col()}: {getattr(exc, 'getMessage', lambda: msg)()}"
+    return f"{msg} (a lenient parse recovered {n_entries} entr{'y' if n_entries == 1 else 'ies'})"
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON Feed (neither of the XML parsers' business)
+
+
+def _looks_like_json(content: bytes, headers: dict[str, str]) -> bool:
+    ctype = headers.get("content-type", "").lower()
+    if "json" in ctype:
+        return True
+    head = content[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{")
+
+
+def _parse_json_feed(content: bytes, headers: dict[str, str], url: str) -> FeedData:
+    try:
+        doc = json.loads(content.decode("utf-8-sig", errors="replace"))
+    except json.JSONDecodeError as exc:
+        head = content[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head.startswith((b"{", b"[")):
+            return _failed(
+                FailureKind.PARSE_ERROR,
+                f"{url}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                "json",
+            )
+        return _failed(FailureKind.NOT_A_FEED, f"{url}: declared JSON but {_describe_bytes(content)}", "json")
+    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
+        keys = ", ".join(sorted(doc)[:6]) if isinstance(doc, dict) else type(doc).__name__
+        return _failed(
+            FailureKind.NOT_A_FEED, f"{url}: a JSON document that is not a JSON Feed (no 'items'; has {keys})", "json"
+        )
+    base = doc.get("home_page_url") if isinstance(doc.get("home_page_url"), str) else None
+    base = _resolve(url, base) if base else url
+    language = doc.get("language") if isinstance(doc.get("language"), str) else None
+    entries = []
+    skipped = 0
+    for item in doc["items"]:
+        if not isinstance(item, dict):
+            skipped += 1
+            continue
+        html = _str(item.get("content_html"))
+        text = _str(item.get("content_text"))
+        author = item.get("author") or (item.get("authors") or [None])[0]
+        raw = _Raw(
+            id=_str(item.get("id")).strip() or None,
+            link=_str(item.get("url") or item.get("external_url")).strip() or None,
+            title=_str(item.get("title")),
+            summary_html=_str(item.get("summary")),
+            contents=[c for c in (html, _text_as_html(text)) if c],
+            published=_iso_utc(_str(item.get("date_published")) or None),
+            updated=_iso_utc(_str(item.get("date_modified")) or None),
+            author=_str(author.get("name")) or None if isinstance(author, dict) else None,
+            language=_str(item.get("language")) or None,
+        )
+        entries.append(_build_entry(raw, base, language))
+    title = _str(doc.get("title")) or None
+    return FeedData(
+        title=title,
+        link=base if doc.get("home_page_url") else None,
+        language=language,
+        entries=entries,
+        parser="json",
+        problem=f"skipped {skipped} item(s) that are not JSON objects" if skipped else None,
+    )
+
+
+def _str(value: object) -> str:
+    # JSON Feed fields are strings by the spec; ids are sometimes numbers in the wild.
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _text_as_html(text: str) -> str:
+    from html import escape
+
+    return escape(text) if text else ""
+
+
+# --------------------------------------------------------------------------------------------------
+# shared rules: identity, links, dates, text
+
+
+def _build_entry(r: _Raw, base: str, feed_language: str | None) -> EntryData:
+    link = _resolve(base, r.link) if r.link else None
+    title = html_to_text(r.title)
+    content_html = max(r.contents, key=len) if r.contents else ""
+    content = html_to_text(content_html)
+    summary = html_to_text(r.summary_html) if r.summary_html else ""
+    if not summary and content:
+        summary = _derive_summary(content)
+    if content == summary:
+        content = ""  # one body, not two; it is the summary
+
+    if r.id and r.id != r.link:
+        guid, kind = r.id, "guid"
+    elif link:
+        guid, kind = link, "link"
+    else:
+        body = content or summary
+        guid, kind = hashlib.sha256(f"{title}\n{body}".encode("utf-8")).hexdigest(), "hash"
+    return EntryData(
+        guid=guid,
+        guid_kind=kind,
+        link=link,
+        title=title,
+        summary=summary,
+        content=content,
+        summary_html=r.summary_html,
+        published=r.published or r.updated,
+        updated=r.updated,
+        author=collapse(r.author) or None if r.author else None,
+        language=r.language or feed_language,
+    )
+
+
+def _derive_summary(content: str) -> str:
+    flat = collapse(content)
+    if len(flat) <= SUMMARY_CHARS:
+        return flat
+    cut = flat.rfind(" ", 0, SUMMARY_CHARS)
+    return flat[: cut if cut > SUMMARY_CHARS // 2 else SUMMARY_CHARS] + " …"
+
+
+def _feed_base(raw: _RawFeed, url: str) -> str:
+    """Where relative links point from: the feed's xml:base, else its own link, else the fetch URL."""
+    base = url
+    if raw.link and urlsplit(_resolve(url, raw.link)).scheme in ("http", "https"):
+        base = _resolve(url, raw.link)
+    if raw.base:
+        base = _resolve(base, raw.base)
+    return base
+
+
+def _resolve(base: str, link: str) -> str:
+    link = link.strip()
+    try:
+        return urljoin(base, link) if base else link
+    except ValueError:  # e.g. a malformed IPv6 host; keep what the feed said
+        return link
+
+
+def _iso_utc(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)  # no zone given: UTC is the only safe reading
+    return dt.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _struct_utc(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=timezone.utc)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+# --------------------------------------------------------------------------------------------------
+# saying what a non-feed looked like
+
+
+def _failed(kind: FailureKind, message: str, parser: str = "feedparser") -> FeedData:
+    return FeedData(
+        title=None, link=None, language=None, entries=[], parser=parser, failure=Failure(kind, message)
+    )
+
+
+def _first_element(text: str) -> str | None:
+    """The name of the first element, skipping the XML declaration, comments and PIs."""
+    pos = 0
+    n = min(len(text), 65536)
+    while pos < n:
+        i = text.find("<", pos, n)
+        if i < 0:
+            return None
+        if text.startswith("<!--", i):
+            j = text.find("-->", i + 4)
+            pos = n if j < 0 else j + 3
+            continue
+        if text.startswith("<?", i) or text.startswith("<!", i):
+            j = text.find(">", i)
+            pos = n if j < 0 else j + 1
+            continue
+        m = _FIRST_ELEMENT.match(text, i)
+        return m.group(1).lower() if m else None
+    return None
+
+
+def _describe_html(text: str, url: str) -> str:
+    m = _HTML_TITLE.search(text[:65536])
+    title = collapse(html_to_text(m.group(1)))[:80] if m else ""
+    what = f"an HTML page (<title>{title}</title>)" if title else "an HTML page"
+    advice = "check the source URL"
+    alt = _ALTERNATE.search(text[:65536])
+    href = _HREF.search(alt.group(0)) if alt else None
+    if href:
+        advice = f"the page announces a feed at {_resolve(url, html_to_text(href.group(1)))}"
+    return f"{what}, not a feed; {advice}"
+
+
+def _describe_bytes(text: str | bytes) -> str:
+    head = text[:60]
+    if isinstance(head, bytes):
+        head = head.decode("utf-8", errors="replace")
+    return f"{len(text)} bytes that are neither XML nor JSON (starts {collapse(head)!r})"
+
+
+def _classify_nothing(text: str, root: str | None, problem: str | None, url: str) -> tuple[FailureKind, str]:
+    """Why a body gave no entries and no feed: (kind, message)."""
+    stripped = text.strip()
+    if not stripped:
+        return FailureKind.NOT_A_FEED, f"{url}: the body is only white space, not a feed"
+    if root is None:
+        return FailureKind.NOT_A_FEED, f"{url}: {_describe_bytes(stripped)}"
+    if root in _FEED_ROOTS or root.endswith(":rdf"):
+        return FailureKind.PARSE_ERROR, f"{url}: a <{root}> document so broken that nothing could be read ({problem})"
+    if problem:
+        return FailureKind.PARSE_ERROR, f"{url}: broken XML with root <{root}>, no feed in it ({problem})"
+    return FailureKind.NOT_A_FEED, f"{url}: an XML document with root <{root}>, not RSS, Atom or RDF"
