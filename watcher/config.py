@@ -52,11 +52,16 @@ class FetchSettings:
 
 @dataclass(frozen=True)
 class DedupSettings:
+    # Defaults measured by `python bench/dedup.py --measure` (seeds + ../shared/eval/dev): copies of a
+    # seed score 0.78-1.0 containment, different stories on the same topic at most 0.17.
     window_days: int = 14  # reposts of another item are looked for this far back
-    containment: float = 0.6  # share of an item's shingles found in a seed or earlier item
-    resemblance: float = 0.5  # Jaccard of shingle sets, for rewrites
-    crosslingual: bool = True
-    crosslingual_score: float = 0.6
+    containment: float = 0.5  # share of an item's shingles (3-word/3-char) found in a seed or earlier item
+    resemblance: float = 0.5  # Jaccard of shingle sets: the whole text is the same, rewritten at most lightly
+    min_shared: int = 8  # fewer shared shingles than this is a stock phrase, never a duplicate
+    crosslingual: bool = True  # flag possible duplicates of a seed in another language
+    crosslingual_score: float = 0.6  # the score a cross-lingual flag carries (below any verified match)
+    crosslingual_min_anchors: int = 4  # shared numbers, model numbers and Latin names needed
+    crosslingual_min_weight: float = 4.0  # their summed rarity (log of inverse seed frequency)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class DigestSettings:
     timezone: str = "UTC"
     title: str = "watcher daily digest"
     send: bool = False  # the scheduler mails the digest as well as writing it
+    snippet_chars: int = 200  # length of the highlighted excerpt shown under each headline
 
 
 @dataclass(frozen=True)

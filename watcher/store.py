@@ -248,3 +248,25 @@ CREATE TABLE reviews (
 );
 CREATE INDEX reviews_item ON reviews(item_id);
 """)
+
+
+@migrations()
+def m020_dedup_index(db: sqlite_utils.Database) -> None:
+    # The MinHash LSH candidate index of watcher/dedup/index.py. Clustered on the key (WITHOUT ROWID),
+    # so finding the items that share a band is one B-tree seek per band at any store size.
+    _exec(db, """
+CREATE TABLE dedup_keys (
+    key INTEGER NOT NULL,         -- hash of one LSH band of an item's MinHash signature
+    item_id INTEGER NOT NULL,
+    PRIMARY KEY (key, item_id)
+) WITHOUT ROWID;
+
+CREATE TABLE dedup_indexed (
+    item_id INTEGER PRIMARY KEY,
+    published INTEGER NOT NULL,   -- epoch seconds, for the repost window
+    keys BLOB NOT NULL            -- its keys (int64 array), so forgetting it needs no recompute
+);
+CREATE INDEX dedup_indexed_published ON dedup_indexed(published);
+
+CREATE INDEX items_duplicate_of ON items(duplicate_of);  -- also_in(): the reposts of an original
+""")

@@ -1,0 +1,202 @@
+"""The Deduper: decides whether an item repeats a seed or an earlier item, and says why.
+
+Checks run from the cheapest and surest to the weakest, and the first that holds wins:
+
+1. link          another stored item has the same canonical link and came first
+2. seed          the item's shingles are contained in a seed's (excerpt, summary, copy inside site
+                 boilerplate), or resemble them (rewrite): "resemblance" when the Jaccard of the two
+                 sets passes its threshold, else "containment"
+3. item          the same, against earlier items within `window_days`, found through the LSH index
+4. crosslingual  an item in another language than a seed shares rare anchors with it: a *possible*
+                 duplicate, shown with a lower score, never a certain one
+
+An item that repeats an item which itself repeats something points at the root, so every repost of
+a story names the same original. Duplicates are stored and linked, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import sqlite_utils
+
+from ..config import DedupSettings
+from ..links import canonical_link
+from ..model import NOT_DUPLICATE, DedupDecision
+from ..store import parse_iso
+from . import crosslingual
+from .index import LEAD_TOKENS, LshIndex, keys_for
+from .seeds import SeedIndex
+from .shingles import shingles, text_shingles, tokens
+
+__all__ = ["Deduper", "also_in", "Fingerprint", "fingerprint"]
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What dedup needs of one text: its shingles, its lead's shingles, its anchors."""
+
+    full: frozenset[int]
+    lead: frozenset[int]
+    anchors: frozenset[str]
+    language: str
+
+
+def fingerprint(title: str, summary: str, content: str, language: str | None) -> Fingerprint:
+    full = text_shingles([title, summary, content])
+    body = summary if summary.strip() else content
+    lead_toks = tokens(body)[:LEAD_TOKENS]
+    lead = shingles(lead_toks) if len(lead_toks) >= LEAD_TOKENS // 2 else set()
+    text = "\n".join(t for t in (title, summary, content) if t)
+    lang = language if language in ("en", "vi", "ar", "zh") else crosslingual.script_language(text)
+    return Fingerprint(frozenset(full), frozenset(lead), frozenset(crosslingual.anchors(text)), lang)
+
+
+def _epoch(dt: datetime) -> int:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp())
+
+
+class Deduper:
+    def __init__(self, db: sqlite_utils.Database, seeds: SeedIndex, settings: DedupSettings):
+        self.db = db
+        self.seeds = seeds
+        self.settings = settings
+        self.index = LshIndex(db)
+
+    # -- the decision -------------------------------------------------------------------------------
+
+    def decide(self, *, item_id: int | None, source: str, guid: str, link: str | None, title: str,
+               summary: str, content: str, language: str | None, published: datetime,
+               now: datetime) -> DedupDecision:
+        fp = fingerprint(title, summary, content, language)
+        return (self._by_link(item_id, link, published)
+                or self._by_seed(fp)
+                or self._by_item(item_id, fp, published)
+                or self._by_crosslingual(fp)
+                or NOT_DUPLICATE)
+
+    def _by_link(self, item_id: int | None, link: str | None, published: datetime) -> DedupDecision | None:
+        key = canonical_link(link)
+        if key is None:
+            return None
+        me = (_epoch(published), item_id if item_id is not None else float("inf"))
+        rows = self.db.execute(
+            "SELECT id, published, duplicate_of, dup_method, dup_score, dup_possible FROM items"
+            " WHERE canonical_link = ? AND id IS NOT ? ORDER BY published, id LIMIT 20",
+            [key, item_id],
+        ).fetchall()
+        for iid, pub, dup_of, method, score, possible in rows:
+            if (_epoch(parse_iso(pub)), iid) < me:
+                return self._root(iid, dup_of, method, score, possible, DedupDecision(f"item:{iid}", "link", 1.0))
+        return None
+
+    def _verdict(self, shared: int, containment: float, resemblance: float) -> tuple[str, float] | None:
+        s = self.settings
+        if shared < s.min_shared:
+            return None
+        if resemblance >= s.resemblance:
+            return "resemblance", resemblance
+        if containment >= s.containment:
+            return "containment", containment
+        return None
+
+    def _by_seed(self, fp: Fingerprint) -> DedupDecision | None:
+        for o in self.seeds.overlaps(set(fp.full), self.settings.min_shared):
+            v = self._verdict(o.shared, o.containment, o.resemblance)
+            if v:
+                return DedupDecision(f"seed:{o.name}", v[0], v[1])
+        return None
+
+    def _by_item(self, item_id: int | None, fp: Fingerprint, published: datetime) -> DedupDecision | None:
+        if len(fp.full) < self.settings.min_shared:
+            return None
+        me = _epoch(published)
+        window = int(timedelta(days=self.settings.window_days).total_seconds())
+        cands = self.index.candidates(keys_for(set(fp.full), set(fp.lead)), lo=me - window, hi=me,
+                                      exclude=item_id)
+        found: list[tuple[int, int, str, float, tuple]] = []
+        for c in cands:
+            if item_id is not None and (c.published, c.item_id) >= (me, item_id):
+                continue  # a later item: this one is its original, not the other way round
+            row = self.db.execute(
+                "SELECT title, summary, content, duplicate_of, dup_method, dup_score, dup_possible"
+                " FROM items WHERE id = ?", [c.item_id]).fetchone()
+            if row is None:
+                continue
+            other = text_shingles(row[:3])
+            shared = len(fp.full & other)
+            if not other or not fp.full:
+                continue
+            # Either side may be the short one: a summary-only repost, or a full text after a teaser.
+            containment = max(shared / len(fp.full), shared / len(other))
+            resemblance = shared / (len(fp.full) + len(other) - shared)
+            v = self._verdict(shared, containment, resemblance)
+            if v:
+                found.append((c.published, c.item_id, v[0], v[1], row[3:]))
+        if not found:
+            return None
+        pub, iid, method, score, (dup_of, m, s, possible) = min(found, key=lambda f: (f[0], f[1]))
+        return self._root(iid, dup_of, m, s, possible, DedupDecision(f"item:{iid}", method, score))
+
+    def _by_crosslingual(self, fp: Fingerprint) -> DedupDecision | None:
+        s = self.settings
+        if not s.crosslingual or not self.seeds.seeds or not fp.anchors:
+            return None
+        n = len(self.seeds.seeds)
+        best: tuple[float, str] | None = None
+        for seed in self.seeds.seeds:
+            if seed.language == fp.language:
+                continue  # same language: shingles already had their say
+            total, shared = crosslingual.score(set(fp.anchors), set(seed.anchors), self.seeds.anchor_df, n)
+            if len(shared) >= s.crosslingual_min_anchors and total >= s.crosslingual_min_weight:
+                if best is None or total > best[0]:
+                    best = (total, seed.name)
+        if best is None:
+            return None
+        return DedupDecision(f"seed:{best[1]}", "crosslingual", s.crosslingual_score, possible=True)
+
+    def _root(self, iid: int, dup_of: str | None, method: str | None, score: float | None,
+              possible: int, direct: DedupDecision) -> DedupDecision:
+        """Point at what the matched item repeats, when it surely repeats something."""
+        if dup_of and not possible and dup_of != f"item:{iid}":
+            return DedupDecision(dup_of, direct.method, direct.score)
+        return direct
+
+    # -- the index ----------------------------------------------------------------------------------
+
+    def remember(self, item_id: int, *, title: str, summary: str, content: str, language: str | None,
+                 published: datetime, link: str | None) -> None:
+        fp = fingerprint(title, summary, content, language)
+        if len(fp.full) < self.settings.min_shared:
+            self.index.remove(item_id)
+            return
+        self.index.add(item_id, _epoch(published), keys_for(set(fp.full), set(fp.lead)))
+
+    def forget(self, item_id: int) -> None:
+        self.index.remove(item_id)
+
+    def reindex(self, since: datetime | None = None) -> int:
+        """Rebuild the index from the items table (after a change of shingling); returns how many."""
+        if since is None:
+            self.index.clear()
+            rows = self.db.execute("SELECT id, title, summary, content, language, published, link FROM items")
+        else:
+            rows = self.db.execute("SELECT id, title, summary, content, language, published, link FROM items"
+                                   " WHERE published >= ?", [since.isoformat()])
+        n = 0
+        for iid, t, s, c, lang, pub, link in rows.fetchall():
+            self.remember(iid, title=t, summary=s, content=c, language=lang, published=parse_iso(pub), link=link)
+            n += 1
+        return n
+
+
+def also_in(db: sqlite_utils.Database, item_id: int) -> list[dict]:
+    """The stored reposts of an item: those whose duplicate_of names it, earliest first."""
+    cur = db.execute("SELECT id, source, link, title, dup_method, dup_score FROM items"
+                     " WHERE duplicate_of = ? ORDER BY published, id", [f"item:{item_id}"])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+

@@ -1,0 +1,143 @@
+"""The seed index: what the seed corpus already tells the analyst, as shingle sets.
+
+Built from `seeds/*.txt` when watcher starts. Shingling a long seed takes milliseconds and a user may
+add hundreds, so each seed's shingles are cached under `cache_dir/seeds/<sha256 of the file>.json`:
+an unchanged file is read back, a changed or added one is shingled again (its hash changed), and a
+removed one is simply not listed. An inverted index (shingle -> seeds holding it) then gives the
+overlap of an item with every seed in one pass over the item's shingles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConfigError
+from . import crosslingual
+from .shingles import SIZE, paragraphs, text_shingles
+
+__all__ = ["Seed", "SeedIndex", "SeedOverlap"]
+
+# Bump when what is cached changes (shingle size, fold, anchors), so old caches are ignored.
+CACHE_VERSION = 2
+
+
+@dataclass(frozen=True)
+class Seed:
+    name: str  # file name, as in duplicate_of "seed:<name>"
+    sha256: str
+    shingles: frozenset[int]
+    anchors: frozenset[str]  # language-independent tokens, for the cross-lingual signal
+    language: str  # from its script: en, vi, ar or zh
+
+
+@dataclass(frozen=True)
+class SeedOverlap:
+    name: str
+    shared: int  # shingles of the item found in the seed
+    containment: float  # shared / item shingles
+    resemblance: float  # Jaccard
+
+
+class SeedIndex:
+    def __init__(self, seeds: list[Seed]):
+        self.seeds = seeds
+        self._postings: dict[int, list[int]] = {}
+        for i, s in enumerate(seeds):
+            for h in s.shingles:
+                self._postings.setdefault(h, []).append(i)
+        # Anchor document frequency among seeds: an anchor every seed has says nothing.
+        self.anchor_df: dict[str, int] = {}
+        for s in seeds:
+            for a in s.anchors:
+                self.anchor_df[a] = self.anchor_df.get(a, 0) + 1
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.seeds]
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when any seed is added, removed or edited."""
+        h = hashlib.sha256()
+        for s in self.seeds:
+            h.update(f"{s.name}\0{s.sha256}\n".encode())
+        return h.hexdigest()[:16]
+
+    @classmethod
+    def load(cls, seeds_dir: Path, cache_dir: Path) -> "SeedIndex":
+        """Every *.txt in seeds_dir (keywords.yaml and other files are not seeds)."""
+        seeds_dir = Path(seeds_dir)
+        if not seeds_dir.is_dir():
+            return cls([])
+        cache = Path(cache_dir) / "seeds"
+        out = []
+        for path in sorted(seeds_dir.glob("*.txt")):
+            if not path.is_file():
+                continue
+            out.append(_load_one(path, cache))
+        return cls(out)
+
+    @classmethod
+    def from_texts(cls, texts: dict[str, str]) -> "SeedIndex":
+        """An index from {name: text}, without files (tests, benchmarks)."""
+        return cls([_build(name, text, hashlib.sha256(text.encode()).hexdigest()) for name, text in texts.items()])
+
+    def overlaps(self, item: set[int], min_shared: int) -> list[SeedOverlap]:
+        """Seeds sharing at least `min_shared` shingles with the item, best containment first."""
+        if not item or not self.seeds:
+            return []
+        counts: dict[int, int] = {}
+        for h in item:
+            for i in self._postings.get(h, ()):
+                counts[i] = counts.get(i, 0) + 1
+        out = []
+        n = len(item)
+        for i, shared in counts.items():
+            if shared < min_shared:
+                continue
+            s = self.seeds[i]
+            out.append(SeedOverlap(s.name, shared, shared / n, shared / (n + len(s.shingles) - shared)))
+        out.sort(key=lambda o: (-o.containment, -o.resemblance, o.name))
+        return out
+
+
+def _build(name: str, text: str, sha: str) -> Seed:
+    paras = paragraphs(text)
+    return Seed(name=name, sha256=sha, shingles=frozenset(text_shingles(paras)),
+                anchors=frozenset(crosslingual.anchors(text)), language=crosslingual.script_language(text))
+
+
+def _load_one(path: Path, cache: Path) -> Seed:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read this seed file ({e}); check its permissions") from e
+    sha = hashlib.sha256(raw).hexdigest()
+    cached = cache / f"{sha}.json"
+    try:
+        data = json.loads(cached.read_text(encoding="utf-8"))
+        if data.get("version") == CACHE_VERSION and data.get("size") == SIZE:
+            return Seed(name=path.name, sha256=sha, shingles=frozenset(data["shingles"]),
+                        anchors=frozenset(data["anchors"]), language=data["language"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no cache yet, or a damaged one: rebuild it
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save the seed as UTF-8") from e
+    seed = _build(path.name, text, sha)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"version": CACHE_VERSION, "size": SIZE, "name": path.name,
+                                   "shingles": sorted(seed.shingles), "anchors": sorted(seed.anchors),
+                                   "language": seed.language}),
+                       encoding="utf-8")
+        os.replace(tmp, cached)  # atomic: a concurrent reader sees the old file or the whole new one
+    except OSError:
+        pass  # a read-only state dir costs speed, not correctness
+    return seed
