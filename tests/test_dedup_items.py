@@ -1,0 +1,130 @@
+"""Reposts of stored items: found through the LSH index, verified, linked to the earliest original."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dedup_helpers import T0, Store
+from watcher.config import DedupSettings
+from watcher.dedup import SeedIndex, also_in
+
+STORIES = yaml.safe_load((Path(__file__).parent / "fixtures/dedup/seed_cases.yaml").read_text(encoding="utf-8"))[
+    "new_stories"]
+
+WIRE_TITLE = "Malaysia to require permits for exports of US-made AI chips"
+WIRE_SUMMARY = ("Malaysia will require companies to obtain a trade permit before exporting or moving high-end "
+                "US-made AI chips through the country, the trade ministry said on Monday, as Washington presses "
+                "Kuala Lumpur to stop processors reaching China.")
+WIRE_CONTENT = WIRE_SUMMARY + "\n" + (
+    "The rule takes effect immediately and applies to any item listed in US export control rules, the ministry "
+    "said in a statement. Firms must give 30 days notice before shipping such chips.\n"
+    "Data centres in Johor have grown fast in the past two years, drawing investment from US and Chinese "
+    "cloud companies alike, and officials say they want to keep that business without becoming a route for "
+    "smuggling.")
+
+
+@pytest.fixture
+def st(tmp_path):
+    return Store(tmp_path, seeds=SeedIndex([]))
+
+
+def test_same_story_in_another_feed_points_at_the_first(st):
+    first, d1 = st.add(source="reuters", title=WIRE_TITLE, summary=WIRE_SUMMARY, content=WIRE_CONTENT)
+    assert d1.duplicate_of is None
+    later = T0 + timedelta(hours=3)
+    second, d2 = st.add(source="scmp", title=WIRE_TITLE + " - SCMP", summary=WIRE_SUMMARY, content=WIRE_CONTENT,
+                        published=later)
+    assert d2.duplicate_of == f"item:{first}" and d2.method in ("resemblance", "containment")
+    assert d2.score >= DedupSettings().resemblance
+    assert [r["id"] for r in also_in(st.db, first)] == [second]
+    assert also_in(st.db, second) == []
+
+
+def test_summary_only_repost_of_a_full_item(st):
+    first, _ = st.add(source="reuters", title=WIRE_TITLE, summary=WIRE_SUMMARY, content=WIRE_CONTENT)
+    _, d = st.add(source="aggregator", title=WIRE_TITLE, summary=WIRE_SUMMARY, published=T0 + timedelta(days=2))
+    assert d.duplicate_of == f"item:{first}" and d.method == "containment"
+
+
+def test_full_text_after_a_teaser_is_a_repost_of_the_teaser(st):
+    first, _ = st.add(source="aggregator", title=WIRE_TITLE, summary=WIRE_SUMMARY)
+    _, d = st.add(source="reuters", title=WIRE_TITLE, summary=WIRE_SUMMARY, content=WIRE_CONTENT,
+                  published=T0 + timedelta(hours=1))
+    assert d.duplicate_of == f"item:{first}"
+
+
+@pytest.mark.parametrize("days,found", [(13, True), (15, False)])
+def test_window(st, days, found):
+    first, _ = st.add(source="reuters", title=WIRE_TITLE, summary=WIRE_SUMMARY, content=WIRE_CONTENT)
+    _, d = st.add(source="scmp", title=WIRE_TITLE, summary=WIRE_SUMMARY, content=WIRE_CONTENT,
+                  published=T0 + timedelta(days=days))
+    assert (d.duplicate_of == f"item:{first}") is found
+
+
+def test_window_is_configurable(tmp_path):
+    st = Store(tmp_path, settings=DedupSettings(window_days=30), seeds=SeedIndex([]))
+    first, _ = st.add(source="reuters", title=WIRE_TITLE, summary=WIRE_SUMMARY, content=WIRE_CONTENT)
+    _, d = st.add(source="scmp", title=WIRE_TITLE, summary=WIRE_SUMMARY, published=T0 + timedelta(days=20))
+    assert d.duplicate_of == f"item:{first}"
+
+
+def test_earlier_published_item_stays_the_original(st):
+    late, _ = st.add(source="scmp", title=WIRE_TITLE, summary=WIRE_SUMMARY, published=T0 + timedelta(days=1))
+    _, d = st.add(source="reuters", title=WIRE_TITLE, summary=WIRE_SUMMARY, published=T0)
+    assert d.duplicate_of is None  # it came out first; it is nobody's repost
+    # Re-deciding the late one still names nobody but the earlier one.
+    again = st.decide(item_id=late, source="scmp", title=WIRE_TITLE, summary=WIRE_SUMMARY,
+                      published=T0 + timedelta(days=1))
+    assert again.duplicate_of is not None and again.duplicate_of != f"item:{late}"
+
+
+def test_same_link_with_tracking_is_one_item(st):
+    first, _ = st.add(source="vne", link="https://vnexpress.net/a-4220079.html", title="Cổ phiếu Cambricon tăng",
+                      summary="Một đoạn ngắn.")
+    _, d = st.add(source="vne-latest", title="Cổ phiếu Cambricon vượt Moutai", summary="Tóm tắt khác hẳn.",
+                  link="http://m.vnexpress.net/a-4220079.html?utm_source=rss&utm_medium=feed",
+                  published=T0 + timedelta(minutes=5))
+    assert (d.duplicate_of, d.method, d.score) == (f"item:{first}", "link", 1.0)
+
+
+def test_repost_of_a_repost_names_the_original(st):
+    a, _ = st.add(source="reuters", title=WIRE_TITLE, summary=WIRE_SUMMARY, content=WIRE_CONTENT)
+    b, db_ = st.add(source="scmp", link="https://scmp.com/x", title=WIRE_TITLE, summary=WIRE_SUMMARY,
+                    content=WIRE_CONTENT, published=T0 + timedelta(hours=1))
+    _, dc = st.add(source="yahoo", link="https://amp.scmp.com/x?utm_source=yahoo", title="Other title",
+                   summary="x", published=T0 + timedelta(hours=2))
+    assert db_.duplicate_of == f"item:{a}"
+    assert dc.duplicate_of == f"item:{a}" and dc.method == "link"
+    assert len(also_in(st.db, a)) == 2
+
+
+def test_editing_an_item_does_not_make_it_its_own_duplicate(st):
+    first, _ = st.add(source="reuters", title=WIRE_TITLE, summary=WIRE_SUMMARY, content=WIRE_CONTENT,
+                      link="https://reuters.com/a")
+    st.deduper.forget(first)
+    d = st.decide(item_id=first, source="reuters", title=WIRE_TITLE + " (corrected)", summary=WIRE_SUMMARY,
+                  content=WIRE_CONTENT, link="https://reuters.com/a")
+    assert d.duplicate_of is None
+    # and after it is indexed again, later reposts still find it
+    st.deduper.remember(first, title=WIRE_TITLE, summary=WIRE_SUMMARY, content=WIRE_CONTENT, language="en",
+                        published=T0, link="https://reuters.com/a")
+    _, d2 = st.add(source="scmp", title=WIRE_TITLE, summary=WIRE_SUMMARY, published=T0 + timedelta(hours=1))
+    assert d2.duplicate_of == f"item:{first}"
+
+
+def test_different_stories_on_one_topic_are_all_new(st):
+    for i, s in enumerate(STORIES + [{"title": WIRE_TITLE, "text": WIRE_CONTENT, "lang": "en"}]):
+        _, d = st.add(source=f"feed{i}", title=s["title"], summary=s["text"], language=s["lang"],
+                      published=T0 + timedelta(hours=i))
+        assert d.duplicate_of is None, (s["title"], d)
+
+
+def test_short_items_sharing_a_stock_phrase_are_not_duplicates(st):
+    st.add(source="a", title="Nvidia shares fall", summary="US export controls on AI chips to China.")
+    _, d = st.add(source="b", title="Huawei profit rises", summary="US export controls on AI chips to China.",
+                  published=T0 + timedelta(hours=1))
+    assert d.duplicate_of is None
