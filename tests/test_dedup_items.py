@@ -128,3 +128,26 @@ def test_short_items_sharing_a_stock_phrase_are_not_duplicates(st):
     _, d = st.add(source="b", title="Huawei profit rises", summary="US export controls on AI chips to China.",
                   published=T0 + timedelta(hours=1))
     assert d.duplicate_of is None
+
+
+def test_original_stored_after_its_repost_takes_over(st):
+    """Feeds are read in some order: the repost may be stored first. The earlier item still wins."""
+    repost, d1 = st.add(source="scmp", title=WIRE_TITLE, summary=WIRE_SUMMARY, content=WIRE_CONTENT,
+                        published=T0 + timedelta(hours=2))
+    assert d1.duplicate_of is None
+    relink, _ = st.add(source="yahoo", link="https://yahoo.com/x", title="t", summary="u",
+                       published=T0 + timedelta(hours=3))
+    st.db.execute("UPDATE items SET duplicate_of = ? WHERE id = ?", [f"item:{repost}", relink])
+    original, d2 = st.add(source="reuters", title=WIRE_TITLE, summary=WIRE_SUMMARY, published=T0)
+    assert d2.duplicate_of is None
+    got = dict(st.db.execute("SELECT id, duplicate_of FROM items").fetchall())
+    assert got[repost] == f"item:{original}" and got[relink] == f"item:{original}"
+    assert {r["id"] for r in also_in(st.db, original)} == {repost, relink}
+
+
+def test_same_link_stored_later_but_published_earlier(st):
+    later, _ = st.add(source="b", link="https://example.com/a?utm_source=x", title="B", summary="b",
+                      published=T0 + timedelta(hours=1))
+    first, _ = st.add(source="a", link="https://example.com/a", title="A", summary="a", published=T0)
+    row = st.db.execute("SELECT duplicate_of, dup_method FROM items WHERE id = ?", [later]).fetchone()
+    assert tuple(row) == (f"item:{first}", "link")

@@ -121,21 +121,12 @@ class Deduper:
         for c in cands:
             if item_id is not None and (c.published, c.item_id) >= (me, item_id):
                 continue  # a later item: this one is its original, not the other way round
-            row = self.db.execute(
-                "SELECT title, summary, content, duplicate_of, dup_method, dup_score, dup_possible"
-                " FROM items WHERE id = ?", [c.item_id]).fetchone()
-            if row is None:
-                continue
-            other = text_shingles(row[:3])
-            shared = len(fp.full & other)
-            if not other or not fp.full:
-                continue
             # Either side may be the short one: a summary-only repost, or a full text after a teaser.
-            containment = max(shared / len(fp.full), shared / len(other))
-            resemblance = shared / (len(fp.full) + len(other) - shared)
-            v = self._verdict(shared, containment, resemblance)
+            v = self._verify(fp, c.item_id)
             if v:
-                found.append((c.published, c.item_id, v[0], v[1], row[3:]))
+                row = self.db.execute("SELECT duplicate_of, dup_method, dup_score, dup_possible FROM items"
+                                      " WHERE id = ?", [c.item_id]).fetchone()
+                found.append((c.published, c.item_id, v[0], v[1], tuple(row)))
         if not found:
             return None
         pub, iid, method, score, (dup_of, m, s, possible) = min(found, key=lambda f: (f[0], f[1]))
@@ -169,11 +160,82 @@ class Deduper:
 
     def remember(self, item_id: int, *, title: str, summary: str, content: str, language: str | None,
                  published: datetime, link: str | None) -> None:
+        """Index a stored item, and make it the original of later items already stored.
+
+        Feeds are stored one after another, so a repost can be stored before the item it repeats
+        (its feed came first in the poll). When the original then arrives, the repost is re-pointed
+        at it: the earlier item is the original whatever order the feeds were read in.
+        """
         fp = fingerprint(title, summary, content, language)
         if len(fp.full) < self.settings.min_shared:
             self.index.remove(item_id)
-            return
-        self.index.add(item_id, _epoch(published), keys_for(set(fp.full), set(fp.lead)))
+        else:
+            self.index.add(item_id, _epoch(published), keys_for(set(fp.full), set(fp.lead)))
+        self._adopt_later(item_id, fp, published, link)
+
+    def _adopt_later(self, item_id: int, fp: Fingerprint, published: datetime, link: str | None) -> None:
+        row = self.db.execute("SELECT duplicate_of, dup_possible FROM items WHERE id = ?", [item_id]).fetchone()
+        if row is None:
+            return  # indexed before being stored (benchmarks): nothing to re-point
+        mine, my_possible = row
+        target = mine if (mine and not my_possible) else f"item:{item_id}"
+        me = (_epoch(published), item_id)
+        later: dict[int, tuple[str, float]] = {}
+        key = canonical_link(link)
+        if key is not None:
+            for (iid,) in self.db.execute("SELECT id FROM items WHERE canonical_link = ? AND id != ?",
+                                          [key, item_id]).fetchall():
+                later[iid] = ("link", 1.0)
+        if len(fp.full) >= self.settings.min_shared:
+            window = int(timedelta(days=self.settings.window_days).total_seconds())
+            for c in self.index.candidates(keys_for(set(fp.full), set(fp.lead)), lo=me[0], hi=me[0] + window,
+                                           exclude=item_id):
+                if c.item_id in later:
+                    continue
+                v = self._verify(fp, c.item_id)
+                if v:
+                    later[c.item_id] = v
+        for iid, (method, score) in later.items():
+            r = self.db.execute("SELECT published, duplicate_of, dup_possible, relevant, review_status"
+                                " FROM items WHERE id = ?", [iid]).fetchone()
+            if r is None or (_epoch(parse_iso(r[0])), iid) <= me:
+                continue
+            pub, dup_of, possible, relevant, review = r
+            if dup_of and not possible and not self._points_later(dup_of, me):
+                continue  # it already repeats something at least as early
+            self._set_duplicate(iid, target, method, score, bool(relevant), review)
+            # Items that named the re-pointed one as their original follow it.
+            for (jid, jrel, jrev) in self.db.execute(
+                    "SELECT id, relevant, review_status FROM items WHERE duplicate_of = ?", [f"item:{iid}"]).fetchall():
+                jm, js = self.db.execute("SELECT dup_method, dup_score FROM items WHERE id = ?", [jid]).fetchone()
+                self._set_duplicate(jid, target, jm, js, bool(jrel), jrev)
+
+    def _points_later(self, dup_of: str, me: tuple[int, int]) -> bool:
+        if not dup_of.startswith("item:"):
+            return False
+        r = self.db.execute("SELECT published FROM items WHERE id = ?", [int(dup_of[5:])]).fetchone()
+        return r is not None and (_epoch(parse_iso(r[0])), int(dup_of[5:])) > me
+
+    def _set_duplicate(self, iid: int, target: str, method: str | None, score: float | None, relevant: bool,
+                       review: str | None) -> None:
+        from ..match import review_status_after  # the queue rule lives with matching
+
+        self.db.execute("UPDATE items SET duplicate_of = ?, dup_method = ?, dup_score = ?, dup_possible = 0,"
+                        " review_status = ? WHERE id = ?",
+                        [target, method, None if score is None else round(score, 4),
+                         review_status_after(review, relevant, target), iid])
+
+    def _verify(self, fp: Fingerprint, other_id: int) -> tuple[str, float] | None:
+        row = self.db.execute("SELECT title, summary, content FROM items WHERE id = ?", [other_id]).fetchone()
+        if row is None:
+            return None
+        other = text_shingles(row)
+        if not other or not fp.full:
+            return None
+        shared = len(fp.full & other)
+        containment = max(shared / len(fp.full), shared / len(other))
+        resemblance = shared / (len(fp.full) + len(other) - shared)
+        return self._verdict(shared, containment, resemblance)
 
     def forget(self, item_id: int) -> None:
         self.index.remove(item_id)
