@@ -1,5 +1,169 @@
-"""Commands of this area; see watcher/cli/__init__.py."""
+"""run, digest, review: the commands of daily use."""
 
-import click  # noqa: F401
+from __future__ import annotations
 
-COMMANDS: list = []
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from . import App, pass_app
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z")
+    # APScheduler's own "Added job"/"Running job" lines only with --verbose: one line per poll otherwise.
+    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+@click.command()
+@click.option("-v", "--verbose", is_flag=True, help="Also log scheduling decisions and the scheduler's own lines.")
+@pass_app
+def run(app: App, verbose: bool) -> None:
+    """Poll every enabled source on its own interval and build the daily digest, until stopped.
+
+    Logs one line per poll. Stop it with Ctrl-C or SIGTERM: polls in flight finish, then it exits.
+    Only one `run` (or `poll`) works on a store at a time.
+    """
+    from ..lock import instance_lock
+    from ..scheduler import Runner
+
+    _logging(verbose)
+    cfg = app.config
+    with instance_lock(cfg.state_dir, purpose="run"):
+        Runner(cfg).serve()
+
+
+def _parse_date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+@click.command()
+@click.option("--date", "day_text", metavar="YYYY-MM-DD",
+              help="The local date (in digest.timezone) to build; default today. A date already built is "
+                   "re-rendered with the same items.")
+@click.option("--send", is_flag=True, help="Also mail it through the smtp: settings.")
+@click.option("--dry-run", is_flag=True, help="Print the Markdown; record, write and send nothing.")
+@pass_app
+def digest(app: App, day_text: str | None, send: bool, dry_run: bool) -> None:
+    """Build the daily digest: new, relevant items grouped by topic, in Markdown, HTML and Atom."""
+    from ..digest import local_date, make_digest
+    from ..store import utcnow
+
+    cfg = app.config
+    now = utcnow()
+    day = _parse_date(day_text) or local_date(now, cfg.digest.timezone)
+    if send and dry_run:
+        raise click.UsageError("--send and --dry-run contradict each other; pick one")
+    r = make_digest(cfg, app.db, day, now=now, send=send, dry_run=dry_run)
+    if dry_run:
+        click.echo(r.markdown)
+        click.echo(f"(dry run: {r.digest.total} items would go into the {day} digest; nothing recorded)", err=True)
+        return
+    d = r.digest
+    what = "re-rendered (already built; same items)" if d.rebuilt else "built"
+    click.echo(f"digest {day}: {d.total} item{'s' if d.total != 1 else ''}, {what}")
+    for p in r.files:
+        click.echo(f"  {p}")
+    if send:
+        click.echo(f"  mailed to {', '.join(r.sent_to)}")
+
+
+# ---------------------------------------------------------------- review
+
+def _filters(f):
+    f = click.option("--topic", help="Only items matched under this topic.")(f)
+    f = click.option("--source", help="Only items from this source.")(f)
+    f = click.option("--language", help="Only items in this language (en, vi, ar, zh).")(f)
+    f = click.option("--status", default="new", show_default=True,
+                     type=click.Choice(["new", "accepted", "rejected", "later", "all"]),
+                     help="Queue status to show; `all` shows every queued item.")(f)
+    f = click.option("--limit", type=int, default=200, show_default=True, help="Show at most this many.")(f)
+    return f
+
+
+def _list(app: App, topic: str | None, source: str | None, language: str | None, status: str, limit: int) -> None:
+    from ..review import QueueFilter, list_queue
+
+    rows = list_queue(app.db, QueueFilter(topic=topic, source=source, language=language,
+                                          status=None if status == "all" else status), limit=limit)
+    if not rows:
+        click.echo(f"the queue has no {'' if status == 'all' else status + ' '}items matching that", err=True)
+        return
+    for r in rows:
+        title = " ".join((r["title"] or "").split())
+        click.echo(f"{r['id']:>6}  {r['review_status']:<8}  {(r['published'] or '')[:16]:<16}  "
+                   f"{r['source']:<14.14}  {r['language'] or '-':<2}  {','.join(r['topics']) or '-':<16.16}  {title}")
+    click.echo(f"{len(rows)} item{'s' if len(rows) != 1 else ''}; `watcher show ID` for why each matched, "
+               f"`watcher review accept|reject|later ID...` to decide", err=True)
+
+
+@click.group(invoke_without_command=True)
+@_filters
+@click.pass_context
+def review(ctx: click.Context, topic: str | None, source: str | None, language: str | None, status: str,
+           limit: int) -> None:
+    """The review queue. Without a subcommand: list it (same as `review list`)."""
+    if ctx.invoked_subcommand is None:
+        _list(ctx.find_object(App), topic, source, language, status, limit)
+
+
+@review.command("list")
+@_filters
+@pass_app
+def review_list(app: App, topic: str | None, source: str | None, language: str | None, status: str,
+                limit: int) -> None:
+    """Items in the queue, newest first (default: those still `new`)."""
+    _list(app, topic, source, language, status, limit)
+
+
+def _decision_command(name: str, status: str, help_text: str) -> click.Command:
+    @click.command(name, help=help_text)
+    @click.argument("ids", nargs=-1, type=int, required=True)
+    @click.option("--note", help="Why; kept with the decision.")
+    @click.option("--who", help="Who decided (default: $USER).")
+    @pass_app
+    def cmd(app: App, ids: tuple[int, ...], note: str | None, who: str | None) -> None:
+        from ..review import decide, default_who
+        from ..store import utcnow
+
+        changed = decide(app.db, list(ids), status, who=who or default_who(), now=utcnow(), note=note)
+        same = len(set(ids)) - changed
+        click.echo(f"{status}: {changed} item{'s' if changed != 1 else ''}"
+                   + (f" ({same} already {status})" if same else ""))
+
+    return cmd
+
+
+review.add_command(_decision_command("accept", "accepted", "Mark items as on topic and wanted."))
+review.add_command(_decision_command("reject", "rejected", "Mark items as off topic (counts against their keywords)."))
+review.add_command(_decision_command("later", "later", "Put items aside to decide later."))
+
+
+@review.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--who", help="Who labelled them, for rows without a `who` column (default: $USER).")
+@pass_app
+def review_import(app: App, path: Path, who: str | None) -> None:
+    """Load review_status labels from a CSV or JSON-lines file made with `watcher export`.
+
+    Rows with an empty review_status are skipped. Any bad row stops the import before anything is
+    recorded, listing every problem with its line.
+    """
+    from ..review import default_who, import_labels
+    from ..store import utcnow
+
+    rows, changed = import_labels(app.db, path, who=who or default_who(), now=utcnow())
+    click.echo(f"{path}: {rows} labelled row{'s' if rows != 1 else ''}, {changed} decision{'s' if changed != 1 else ''} "
+               f"recorded ({rows - changed} unchanged)")
+
+
+COMMANDS = [run, digest, review]

@@ -1,0 +1,438 @@
+"""The daily digest: which items a date holds, and the Markdown, HTML and Atom that show them.
+
+A digest for a local date (in `digest.timezone`) holds the items that are relevant, not duplicates,
+not rejected by a reviewer, fetched before the end of that day, and in no earlier digest. Building a
+date for the first time records its items in `digest_items` (item_id UNIQUE, so an item is in exactly
+one digest) and freezes its header (failed sources) in `digests`, in one transaction. Building a date
+again re-renders from those rows and adds nothing, so it reproduces the same digest.
+
+Output: state/digests/YYYY-MM-DD.md, .html, and feed.atom with one entry per digest. All feed text is
+treated as hostile: see watcher/sanitize.py; both Jinja environments escape every value by default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
+
+import jinja2
+import sqlite_utils
+
+from . import store
+from .config import Config, DigestSettings
+from .sanitize import clean_html, md_inline, md_text, safe_url
+
+LANGUAGE_NAMES = {"en": "English", "vi": "Vietnamese", "ar": "Arabic", "zh": "Chinese"}
+RTL_LANGUAGES = {"ar"}
+ATOM_ENTRIES = 60  # how many digests feed.atom keeps; readers only need the recent ones
+
+
+# ---------------------------------------------------------------- dates
+
+def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
+    """UTC start and end of a local day. Uses wall-clock midnights, so a DST day is 23 or 25 hours."""
+    z = ZoneInfo(tz)
+    start = datetime.combine(day, time(0), tzinfo=z)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=z)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def local_date(now: datetime, tz: str) -> date:
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def digests_dir(cfg: Config) -> Path:
+    return cfg.state_dir / "digests"
+
+
+# ---------------------------------------------------------------- what a digest shows
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    hit: bool
+
+
+@dataclass
+class Entry:
+    id: int
+    topic: str
+    title: list[Segment]
+    link: str | None
+    source: str
+    language: str | None
+    language_name: str
+    direction: str  # "rtl" | "auto": Arabic headlines read right to left
+    published: str  # local time in the digest's zone
+    published_is_fetch_time: bool
+    terms: list[str]
+    snippet: list[Segment]
+    summary_html: str  # sanitised
+    also_in: list[dict]  # {source, link (safe or None), title}
+    possible_duplicate: bool
+
+    @property
+    def title_text(self) -> str:
+        return "".join(s.text for s in self.title)
+
+
+@dataclass
+class Digest:
+    day: date
+    title: str
+    timezone: str
+    built_at: datetime
+    cutoff: datetime
+    groups: list[tuple[str, list[Entry]]]
+    failures: list[dict]
+    rebuilt: bool = False  # this date existed already; re-rendered from digest_items
+    recorded: bool = True  # False for --dry-run
+    by_topic: dict[str, int] = field(default_factory=dict)
+    by_language: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(len(es) for _, es in self.groups)
+
+    @property
+    def subject(self) -> str:
+        n = self.total
+        return f"{self.title} {self.day.isoformat()}: " + (f"{n} new item{'s' if n != 1 else ''}" if n else "nothing new")
+
+
+def segments(text: str, spans: list[tuple[int, int]], lo: int = 0, hi: int | None = None) -> list[Segment]:
+    """text[lo:hi] cut into plain and highlighted runs. Spans outside the text are ignored (an item
+    corrected in place may carry offsets from its older text)."""
+    hi = len(text) if hi is None else min(hi, len(text))
+    marks = sorted((max(s, lo), min(e, hi)) for s, e in spans if 0 <= s < e <= len(text) and e > lo and s < hi)
+    out: list[Segment] = []
+    pos = lo
+    for s, e in marks:
+        if e <= pos:
+            continue
+        s = max(s, pos)
+        if s > pos:
+            out.append(Segment(text[pos:s], False))
+        out.append(Segment(text[s:e], True))
+        pos = e
+    if pos < hi:
+        out.append(Segment(text[pos:hi], False))
+    return out
+
+
+def snippet(fields: dict[str, str], hits: list[dict], width: int) -> list[Segment]:
+    """About `width` characters of summary or content around the first keyword, keywords highlighted.
+
+    The title is shown (highlighted) as the headline, so the snippet comes from the body text; with
+    no hit there, it is the start of the summary.
+    """
+    for name in ("summary", "content"):
+        text = fields.get(name) or ""
+        spans = [(h["start"], h["end"]) for h in hits
+                 if h.get("field") == name and isinstance(h.get("start"), int) and isinstance(h.get("end"), int)
+                 and 0 <= h["start"] < h["end"] <= len(text)]
+        if spans:
+            first = min(s for s, _ in spans)
+            lo = max(0, first - width // 3)
+            # Start at a word boundary when there is one nearby, so the snippet does not open mid-word.
+            space = text.rfind(" ", max(0, lo - 15), first)
+            if lo > 0 and space != -1:
+                lo = space + 1
+            hi = min(len(text), lo + width)
+            segs = segments(text, spans, lo, hi)
+            break
+    else:
+        text = fields.get("summary") or fields.get("content") or ""
+        lo, hi = 0, min(len(text), width)
+        segs = segments(text, [], lo, hi)
+    if not segs:
+        return []
+    if lo > 0:
+        segs.insert(0, Segment("…", False))
+    if hi < len(text):
+        segs.append(Segment("…", False))
+    return segs
+
+
+def primary_topic(topics: list[str], hits: list[dict]) -> str:
+    """The topic an item is listed under: the one its keywords weigh most in, ties by topic order."""
+    if not topics:
+        return "other"
+    weight = {t: 0.0 for t in topics}
+    for h in hits:
+        if h.get("topic") in weight:
+            weight[h["topic"]] += float(h.get("weight") or 0)
+    return max(topics, key=lambda t: (weight[t], -topics.index(t)))
+
+
+def also_in(db: sqlite_utils.Database, item_id: int, before: datetime) -> list[dict]:
+    """Reposts of an item that had come in by the digest's cutoff (so a rebuild shows the same list).
+
+    A small query of our own rather than watcher.dedup's, because the digest needs the cutoff.
+    """
+    cur = db.execute(
+        "SELECT id, source, link, title FROM items WHERE duplicate_of = ? AND fetched_at < ? ORDER BY fetched_at, id",
+        [f"item:{item_id}", store.iso(before)],
+    )
+    return [{"id": r[0], "source": r[1], "link": safe_url(r[2]), "title": r[3]} for r in cur]
+
+
+def _entry(db: sqlite_utils.Database, row: dict, topic: str, settings: DigestSettings, cutoff: datetime) -> Entry:
+    hits = [h for h in json.loads(row["hits"] or "[]") if isinstance(h, dict)]
+    title_spans = [(h["start"], h["end"]) for h in hits
+                   if h.get("field") == "title" and isinstance(h.get("start"), int) and isinstance(h.get("end"), int)]
+    published = store.parse_iso(row["published"]).astimezone(ZoneInfo(settings.timezone))
+    lang = row["language"]
+    return Entry(
+        id=row["id"],
+        topic=topic,
+        title=segments(row["title"] or "(no title)", title_spans if row["title"] else []),
+        link=safe_url(row["link"]),
+        source=row["source"],
+        language=lang,
+        language_name=LANGUAGE_NAMES.get(lang or "", lang or "unknown language"),
+        direction="rtl" if lang in RTL_LANGUAGES else "auto",
+        published=published.strftime("%Y-%m-%d %H:%M %Z"),
+        published_is_fetch_time=bool(row["published_is_fetch_time"]),
+        terms=list(dict.fromkeys(json.loads(row["keywords"] or "[]"))),
+        snippet=snippet({"summary": row["summary"], "content": row["content"]}, hits, settings.snippet_chars),
+        summary_html=clean_html(row["summary_html"]),
+        also_in=also_in(db, row["id"], cutoff),
+        possible_duplicate=bool(row["dup_possible"]),
+    )
+
+
+_ITEM_COLUMNS = ("id, source, link, title, summary, content, summary_html, language, published, "
+                 "published_is_fetch_time, keywords, topics, hits, dup_possible")
+
+
+def _candidates(db: sqlite_utils.Database, cutoff: datetime) -> list[dict]:
+    cur = db.execute(
+        f"SELECT {_ITEM_COLUMNS} FROM items WHERE relevant = 1 AND duplicate_of IS NULL"
+        " AND COALESCE(review_status, '') != 'rejected' AND fetched_at < ?"
+        " AND id NOT IN (SELECT item_id FROM digest_items)",
+        [store.iso(cutoff)],
+    )
+    return [dict(zip([d[0] for d in cur.description], r)) for r in cur]
+
+
+def _members(db: sqlite_utils.Database, day: date) -> list[tuple[dict, str]]:
+    cur = db.execute(
+        f"SELECT {', '.join('items.' + c.strip() for c in _ITEM_COLUMNS.split(','))}, digest_items.topic"
+        " FROM digest_items JOIN items ON items.id = digest_items.item_id WHERE digest_items.digest_date = ?",
+        [day.isoformat()],
+    )
+    names = [d[0] for d in cur.description]
+    return [(dict(zip(names[:-1], r[:-1])), r[-1]) for r in cur]
+
+
+def _failures(db: sqlite_utils.Database, since: datetime, until: datetime) -> list[dict]:
+    """Sources whose fetches failed in (since, until], with the last error, and whether still failing."""
+    cur = db.execute(
+        # SQLite fills bare columns of an aggregate query from the row that max() picked: the last error.
+        "SELECT f.source, f.outcome, f.error, count(*), max(f.started_at), s.last_error_kind IS NOT NULL"
+        " FROM fetches f LEFT JOIN sources s ON s.name = f.source"
+        " WHERE f.outcome NOT IN ('ok', 'not_modified') AND f.started_at > ? AND f.started_at <= ?"
+        " GROUP BY f.source ORDER BY f.source",
+        [store.iso(since), store.iso(until)],
+    )
+    return [{"source": r[0], "kind": r[1], "error": r[2], "count": r[3], "last": r[4], "still_failing": bool(r[5])}
+            for r in cur]
+
+
+def _group(entries: list[tuple[Entry, str]]) -> list[tuple[str, list[Entry]]]:
+    groups: dict[str, list[tuple[Entry, str]]] = {}
+    for e, published_utc in entries:
+        groups.setdefault(e.topic, []).append((e, published_utc))
+    out = []
+    for topic, es in groups.items():
+        es.sort(key=lambda p: (p[1], p[0].id), reverse=True)  # newest first
+        out.append((topic, [e for e, _ in es]))
+    out.sort(key=lambda g: (-len(g[1]), g[0]))
+    return out
+
+
+def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, dry_run: bool = False) -> Digest:
+    """The digest for a local date: recorded on first build, re-rendered from the record afterwards."""
+    settings = cfg.digest
+    start, end = day_bounds(day, settings.timezone)
+    with store.write(db):  # IMMEDIATE: two builders of one date cannot both record it
+        existing = db.execute("SELECT built_at, cutoff, failures FROM digests WHERE date = ?",
+                              [day.isoformat()]).fetchone()
+        if existing:
+            built_at, cutoff = store.parse_iso(existing[0]), store.parse_iso(existing[1])
+            failures = json.loads(existing[2])
+            members = _members(db, day)
+            rebuilt = True
+        else:
+            built_at, cutoff = now, end
+            prev = db.execute("SELECT max(built_at) FROM digests WHERE date < ?", [day.isoformat()]).fetchone()[0]
+            since = store.parse_iso(prev) if prev else start - timedelta(days=1)
+            failures = _failures(db, since, min(now, end))
+            rows = _candidates(db, end)
+            members = [(r, primary_topic(json.loads(r["topics"] or "[]"), json.loads(r["hits"] or "[]")))
+                       for r in rows]
+            rebuilt = False
+            if not dry_run:
+                db.execute("INSERT INTO digests (date, built_at, cutoff, timezone, item_count, failures)"
+                           " VALUES (?, ?, ?, ?, ?, ?)",
+                           [day.isoformat(), store.iso(now), store.iso(end), settings.timezone, len(members),
+                            store.dumps(failures)])
+                db.conn.executemany("INSERT INTO digest_items (item_id, digest_date, topic) VALUES (?, ?, ?)",
+                                    [(r["id"], day.isoformat(), t) for r, t in members])
+        entries = [(_entry(db, r, t, settings, cutoff), r["published"]) for r, t in members]
+    d = Digest(day=day, title=settings.title, timezone=settings.timezone, built_at=built_at, cutoff=cutoff,
+               groups=_group(entries), failures=failures, rebuilt=rebuilt, recorded=not dry_run)
+    for topic, es in d.groups:
+        d.by_topic[topic] = len(es)
+        for e in es:
+            key = e.language_name
+            d.by_language[key] = d.by_language.get(key, 0) + 1
+    return d
+
+
+def last_built(db: sqlite_utils.Database) -> date | None:
+    got = db.execute("SELECT max(date) FROM digests").fetchone()[0]
+    return date.fromisoformat(got) if got else None
+
+
+# ---------------------------------------------------------------- rendering
+
+class MdRaw(str):
+    """Markdown the template itself produced (highlight markers); everything else is escaped."""
+
+
+def _md_finalize(value: object) -> str:
+    if isinstance(value, MdRaw):
+        return value
+    if value is None:
+        return ""
+    return md_text(str(value))
+
+
+def _loader() -> jinja2.BaseLoader:
+    return jinja2.PackageLoader("watcher", "templates")
+
+
+_HTML = jinja2.Environment(loader=_loader(), autoescape=True, undefined=jinja2.StrictUndefined,
+                           trim_blocks=True, lstrip_blocks=True)
+# Markdown has no autoescape of its own; `finalize` escapes every {{ value }} the same way instead.
+_MD = jinja2.Environment(loader=_loader(), autoescape=False, finalize=_md_finalize,
+                         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_MD.globals["raw"] = MdRaw
+
+
+def _md_link(url: str | None) -> MdRaw:
+    # safe_url() percent-encodes <, >, spaces and quotes; angle brackets then delimit it safely.
+    return MdRaw(f"<{url}>") if url else MdRaw("")
+
+
+_MD.filters["link"] = _md_link
+def _md_segments(segs: list[Segment]) -> MdRaw:
+    out = []
+    for s in segs:
+        text = md_inline(s.text)
+        if s.hit and text.strip():
+            # CommonMark only emphasises **x** when no space sits just inside the markers.
+            lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()):]
+            text = f"{lead}**{core}**{trail}"
+        out.append(text)
+    return MdRaw("".join(out).strip())
+
+
+_MD.filters["segments"] = _md_segments
+
+
+def render_markdown(d: Digest) -> str:
+    return _MD.get_template("digest.md.j2").render(d=d)
+
+
+def render_html(d: Digest, *, fragment: bool = False) -> str:
+    return _HTML.get_template("digest.html.j2").render(d=d, fragment=fragment)
+
+
+# ---------------------------------------------------------------- files
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Readers (a feed reader, a mail job) never see half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_files(cfg: Config, db: sqlite_utils.Database, d: Digest) -> list[Path]:
+    out = digests_dir(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    md, html = out / f"{d.day.isoformat()}.md", out / f"{d.day.isoformat()}.html"
+    _write_atomic(md, render_markdown(d))
+    _write_atomic(html, render_html(d))
+    atom = out / "feed.atom"
+    _write_atomic(atom, render_atom(cfg, db))
+    return [md, html, atom]
+
+
+def _feed_uuid(cfg: Config, what: str) -> str:
+    # Stable per store and digest, so a feed reader sees a rebuilt digest as the same entry.
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"watcher:{cfg.state_dir}:{what}").urn
+
+
+def render_atom(cfg: Config, db: sqlite_utils.Database) -> str:
+    """feed.atom: the latest digests, each with its HTML as the entry content (escaped as Atom requires)."""
+    A = "http://www.w3.org/2005/Atom"
+    ET.register_namespace("", A)
+    feed = ET.Element(f"{{{A}}}feed")
+    rows = db.execute("SELECT date, built_at FROM digests ORDER BY date DESC LIMIT ?", [ATOM_ENTRIES]).fetchall()
+    ET.SubElement(feed, f"{{{A}}}title").text = cfg.digest.title
+    ET.SubElement(feed, f"{{{A}}}id").text = _feed_uuid(cfg, "feed")
+    ET.SubElement(feed, f"{{{A}}}updated").text = rows[0][1] if rows else store.iso(store.utcnow())
+    author = ET.SubElement(feed, f"{{{A}}}author")
+    ET.SubElement(author, f"{{{A}}}name").text = "watcher"
+    ET.SubElement(feed, f"{{{A}}}link", rel="self", href=(digests_dir(cfg) / "feed.atom").as_uri())
+    for day_text, built_at in rows:
+        day = date.fromisoformat(day_text)
+        d = build(cfg, db, day, now=store.parse_iso(built_at))  # a re-render: the date is recorded
+        entry = ET.SubElement(feed, f"{{{A}}}entry")
+        ET.SubElement(entry, f"{{{A}}}title").text = d.subject
+        ET.SubElement(entry, f"{{{A}}}id").text = _feed_uuid(cfg, f"digest:{day_text}")
+        ET.SubElement(entry, f"{{{A}}}updated").text = built_at
+        ET.SubElement(entry, f"{{{A}}}link", rel="alternate", type="text/html",
+                      href=(digests_dir(cfg) / f"{day_text}.html").as_uri())
+        content = ET.SubElement(entry, f"{{{A}}}content", type="html")
+        content.text = render_html(d, fragment=True)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode") + "\n"
+
+
+# ---------------------------------------------------------------- the command and the scheduler
+
+@dataclass
+class DigestResult:
+    digest: Digest
+    files: list[Path]
+    markdown: str
+    html: str
+    sent_to: list[str]
+
+
+def make_digest(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, send: bool = False,
+                dry_run: bool = False) -> DigestResult:
+    """Build (or rebuild) a date, write its files, and mail it if asked. `watcher digest` and the
+    scheduler both call this. dry_run: nothing is recorded, written or sent."""
+    d = build(cfg, db, day, now=now, dry_run=dry_run)
+    md, html = render_markdown(d), render_html(d)
+    if dry_run:
+        return DigestResult(d, [], md, html, [])
+    files = write_files(cfg, db, d)
+    sent_to: list[str] = []
+    if send:
+        from .mail import send_digest
+
+        sent_to = send_digest(cfg.smtp, subject=d.subject, text=md, html=html)
+        with store.write(db):
+            db.execute("UPDATE digests SET sent_at = ? WHERE date = ?", [store.iso(now), day.isoformat()])
+    return DigestResult(d, files, md, html, sent_to)
