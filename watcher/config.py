@@ -60,8 +60,8 @@ class DedupSettings:
     min_shared: int = 8  # fewer shared shingles than this is a stock phrase, never a duplicate
     crosslingual: bool = True  # flag possible duplicates of a seed in another language
     crosslingual_score: float = 0.6  # the score a cross-lingual flag carries (below any verified match)
-    crosslingual_min_anchors: int = 4  # shared numbers, model numbers and Latin names needed
-    crosslingual_min_weight: float = 4.0  # their summed rarity (log of inverse seed frequency)
+    crosslingual_min_anchors: int = 5  # shared numbers, model numbers and Latin names needed
+    crosslingual_min_coverage: float = 0.65  # share of the item's anchors found in the seed
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ probably one story. The signal is weak, so it only ever flags a *possible* dupli
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 
@@ -84,13 +83,14 @@ def anchors(text: str) -> set[str]:
 
 
 def score(item: set[str], seed: set[str], df: dict[str, int], n_docs: int) -> tuple[float, list[str]]:
-    """How strongly the shared anchors say "same story": sum of their rarity, and the anchors.
+    """Which anchors of the item the seed shares, and what share of the item's anchors they are.
 
-    Rarity is log(n_docs / df) over the seeds: an anchor every seed has (the topic's own names)
-    weighs nothing, one only this seed has weighs most.
+    An anchor that every seed has (with three seeds or more) is the topic's own vocabulary, not a sign
+    of one story, and is left out on both sides. A translation keeps most of its source's anchors;
+    another story on the same topic shares a few names and a year (measured on ../shared/eval/dev:
+    translations 0.69-0.86 of their anchors, other stories at most 0.56).
     """
-    shared = sorted(item & seed)
-    total = 0.0
-    for a in shared:
-        total += math.log((n_docs + 1) / df.get(a, 1))
-    return total, shared
+    common = {a for a, n in df.items() if n_docs >= 3 and n >= n_docs}
+    mine = item - common
+    shared = sorted(mine & seed)
+    return (len(shared) / len(mine) if mine else 0.0), shared

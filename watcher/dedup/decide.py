@@ -142,7 +142,7 @@ class Deduper:
             if seed.language == fp.language:
                 continue  # same language: shingles already had their say
             total, shared = crosslingual.score(set(fp.anchors), set(seed.anchors), self.seeds.anchor_df, n)
-            if len(shared) >= s.crosslingual_min_anchors and total >= s.crosslingual_min_weight:
+            if len(shared) >= s.crosslingual_min_anchors and total >= s.crosslingual_min_coverage:
                 if best is None or total > best[0]:
                     best = (total, seed.name)
         if best is None:
