@@ -1,0 +1,153 @@
+"""How fast is a poll? A cold and a warm poll of N local feeds, against two baselines in the same run.
+
+    .venv/bin/python bench/poll.py [--feeds 1000] [--shared ../shared]
+
+N feeds (default 1,000) are built from the real feeds in ../shared/realdata/feeds/ (each copy gets its
+own guids and links, so items are distinct) and served by the test feed server on 127.0.0.1, in its own
+process so that its CPU is not counted as ours. Then, in this order:
+
+  cold poll      watcher's whole pipeline on an empty store (fetch, parse, match, dedup, store)
+  warm poll      the same again: every feed answers 304
+  bare parse     feedparser.parse() over the same bytes, one core: the parsing baseline
+  bare fetch     an httpx loop GETting the same URLs (with the same validators, so 304s) at the same
+                 concurrency: the fetching baseline
+
+It prints items/s, feeds/s, CPU ms per feed and peak memory for each, and the two ratios the issue
+sets targets for: cold items/s against bare-parse items/s (target >= 0.7) and warm wall time against
+the bare fetch loop (target <= 1.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import re
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import feedparser  # noqa: E402
+import httpx  # noqa: E402
+
+from watcher import config as config_mod  # noqa: E402
+from watcher import pipeline, store  # noqa: E402
+
+_URLISH = re.compile(rb"(<(?:link|guid|id)[^>]*>)(\s*(?:<!\[CDATA\[)?\s*https?://[^<\]\s]+)")
+
+
+def build_corpus(shared: Path, n: int) -> list[bytes]:
+    files = sorted(p for lang in ("en", "zh", "vi", "other") for p in (shared / "realdata" / "feeds" / lang).glob("*.xml"))
+    if not files:
+        sys.exit(f"no feeds under {shared}/realdata/feeds; pass --shared")
+    bodies = [f.read_bytes() for f in files]
+    out = []
+    for i in range(n):
+        body = bodies[i % len(bodies)]
+        copy = i // len(bodies)
+        if copy:
+            # Give each copy its own identity so the store sees distinct items, as with distinct feeds.
+            body = _URLISH.sub(lambda m: m.group(1) + m.group(2) + b"#c" + str(copy).encode(), body)
+        out.append(body)
+    return out
+
+
+def serve(bodies: list[bytes], ready, stop) -> None:
+    from feedserver import FeedServer
+
+    server = FeedServer().start()
+    urls = []
+    for i, body in enumerate(bodies):
+        path = f"/f{i}.xml"
+        server.add(path, body)
+        urls.append(server.add_behaviour(path, "conditional", etag=f'"e{i}"',
+                                         last_modified="Mon, 03 Nov 2025 08:00:00 GMT"))
+    ready.send(urls)
+    stop.recv()
+    server.stop()
+
+
+def cpu_s() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def peak_mb() -> float:
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+
+
+def timed(label: str, fn, feeds: int, items_of=lambda r: r) -> tuple[float, float, int]:
+    c0, t0 = cpu_s(), time.perf_counter()
+    result = fn()
+    wall, cpu = time.perf_counter() - t0, cpu_s() - c0
+    items = items_of(result)
+    print(f"{label:<12} {wall:8.2f} s  {items / wall:9.0f} items/s  {feeds / wall:8.1f} feeds/s  "
+          f"{1000 * cpu / feeds:7.2f} CPU ms/feed  peak {peak_mb():7.0f} MB")
+    return wall, cpu, items
+
+
+async def bare_fetch(urls: list[str], concurrency: int) -> int:
+    sem = asyncio.Semaphore(concurrency)
+    n = 0
+    async with httpx.AsyncClient(timeout=30) as client:
+        async def one(i: int, url: str) -> None:
+            nonlocal n
+            async with sem:
+                r = await client.get(url, headers={"If-None-Match": f'"e{i}"'})
+                await r.aread()
+                n += 1
+        await asyncio.gather(*(one(i, u) for i, u in enumerate(urls)))
+    return n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--feeds", type=int, default=1000)
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    a = ap.parse_args()
+
+    bodies = build_corpus(a.shared, a.feeds)
+    mb = sum(map(len, bodies)) / 1e6
+    ctx = multiprocessing.get_context("spawn")  # the server process shares nothing with us
+    ready_r, ready_w = ctx.Pipe(False)
+    stop_r, stop_w = ctx.Pipe(False)
+    proc = ctx.Process(target=serve, args=(bodies, ready_w, stop_r), daemon=True)
+    proc.start()
+    urls = ready_r.recv()
+    print(f"{a.feeds} feeds, {mb:.1f} MB, served from 127.0.0.1 by a separate process")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        lines = [f"seeds: {ROOT / 'seeds'}", f"state: {tmp / 'state'}", f"keywords: {ROOT / 'seeds' / 'keywords.yaml'}",
+                 "sources:"]
+        lines += [f"  - name: f{i}\n    url: {u}" for i, u in enumerate(urls)]
+        (tmp / "sources.yaml").write_text("\n".join(lines) + "\n")
+        cfg = config_mod.load(tmp / "sources.yaml")
+        db = store.connect(cfg.db_path)
+
+        cold = timed("cold poll", lambda: pipeline.poll(cfg, db), a.feeds, lambda s: s.new)
+        failed = db.execute("SELECT count(*) FROM fetches WHERE outcome NOT IN ('ok', 'not_modified')").fetchone()[0]
+        warm = timed("warm poll", lambda: pipeline.poll(cfg, db), a.feeds, lambda s: len(s.sources))
+        not_modified = db.execute("SELECT count(*) FROM fetches WHERE outcome = 'not_modified'").fetchone()[0]
+
+    parse = timed("bare parse", lambda: sum(len(feedparser.parse(b).entries) for b in bodies), a.feeds)
+    fetch = timed("bare fetch", lambda: asyncio.run(bare_fetch(urls, cfg.fetch.concurrency)), a.feeds)
+    stop_w.send(True)
+    proc.join(5)
+
+    print(f"\nfailed fetches in the cold poll: {failed}; 304s in the warm poll: {not_modified}/{a.feeds}")
+    print(f"cold poll items/s vs bare feedparser items/s: {(cold[2] / cold[0]) / (parse[2] / parse[0]):.2f}x "
+          f"(target >= 0.7)")
+    print(f"warm poll wall time vs bare fetch loop:       {warm[0] / fetch[0]:.2f}x (target <= 1.5)")
+    print(f"warm poll CPU vs bare fetch loop CPU:         {warm[1] / max(fetch[1], 1e-9):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
