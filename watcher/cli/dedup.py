@@ -1,5 +1,72 @@
-"""Commands of this area; see watcher/cli/__init__.py."""
+"""`watcher dedup`: the state of deduplication, and `--recheck` to decide stored items again.
 
-import click  # noqa: F401
+After a seed is added or a threshold changed, the stored decisions are stale. `--recheck` rebuilds
+the candidate index and re-runs the Deduper on every stored item (or those published since DATE), in
+published order so that originals are settled before their reposts, then reports what changed.
+"""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+
+import click
+
+from .. import store
+from ..dedup import Deduper, SeedIndex
+from ..dedup.recheck import recheck as run_recheck
+from ..errors import UsageError
+from . import pass_app
+
+
+def _date(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--since {text!r} is not a date; write it like 2025-06-01 or 2025-06-01T08:00") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@click.command()
+@click.option("--recheck", is_flag=True, help="Decide stored items again (after new seeds or new thresholds).")
+@click.option("--since", metavar="DATE", help="Only items published on or after DATE (YYYY-MM-DD).")
+@click.option("--dry-run", is_flag=True, help="Report what would change, change nothing.")
+@click.option("--verbose", "-v", is_flag=True, help="List every changed item.")
+@pass_app
+def dedup(app, recheck: bool, since: str | None, dry_run: bool, verbose: bool) -> None:
+    """Show the dedup index, or re-run dedup decisions with --recheck."""
+    cfg = app.config
+    seeds = SeedIndex.load(cfg.seeds_dir, cfg.state_dir / "cache")
+    db = app.db
+    if not recheck:
+        n_items = db.execute("SELECT count(*) FROM items").fetchone()[0]
+        n_indexed = db.execute("SELECT count(*) FROM dedup_indexed").fetchone()[0]
+        by = db.execute("SELECT coalesce(dup_method, 'none'), dup_possible, count(*) FROM items"
+                        " GROUP BY 1, 2 ORDER BY 3 DESC").fetchall()
+        click.echo(f"seeds: {len(seeds.seeds)} in {cfg.seeds_dir} (fingerprint {seeds.fingerprint})")
+        click.echo(f"items: {n_items}, indexed for repost search: {n_indexed}")
+        for method, possible, n in by:
+            click.echo(f"  {method}{' (possible)' if possible else ''}: {n}")
+        s = cfg.dedup
+        click.echo(f"thresholds: containment {s.containment}, resemblance {s.resemblance}, min_shared "
+                   f"{s.min_shared}, window {s.window_days} days, crosslingual {'on' if s.crosslingual else 'off'}")
+        return
+    deduper = Deduper(db, seeds, cfg.dedup)
+    with store.write(db):
+        changes = run_recheck(db, deduper, since=_date(since), now=store.utcnow())
+        if dry_run:
+            db.conn.execute("ROLLBACK")
+            db.conn.execute("BEGIN")  # write() commits on exit; give it an empty transaction
+    verb = "would change" if dry_run else "changed"
+    kinds = Counter(c.kind for c in changes.changed)
+    click.echo(f"rechecked {changes.checked} items: {len(changes.changed)} {verb}"
+               + (": " + ", ".join(f"{n} {k}" for k, n in kinds.most_common()) if kinds else ""))
+    for c in changes.changed if verbose else changes.changed[:20]:
+        click.echo(f"  #{c.item_id} {c.old or 'new'} -> {c.new or 'new'}  {c.title[:70]}")
+    if not verbose and len(changes.changed) > 20:
+        click.echo(f"  ... and {len(changes.changed) - 20} more (--verbose lists all)")
+
+
+COMMANDS = [dedup]

@@ -167,11 +167,14 @@ class Deduper:
         at it: the earlier item is the original whatever order the feeds were read in.
         """
         fp = fingerprint(title, summary, content, language)
+        self._index(item_id, fp, published)
+        self._adopt_later(item_id, fp, published, link)
+
+    def _index(self, item_id: int, fp: Fingerprint, published: datetime) -> None:
         if len(fp.full) < self.settings.min_shared:
-            self.index.remove(item_id)
+            self.index.remove(item_id)  # too short to verify anything against
         else:
             self.index.add(item_id, _epoch(published), keys_for(set(fp.full), set(fp.lead)))
-        self._adopt_later(item_id, fp, published, link)
 
     def _adopt_later(self, item_id: int, fp: Fingerprint, published: datetime, link: str | None) -> None:
         row = self.db.execute("SELECT duplicate_of, dup_possible FROM items WHERE id = ?", [item_id]).fetchone()
@@ -240,17 +243,13 @@ class Deduper:
     def forget(self, item_id: int) -> None:
         self.index.remove(item_id)
 
-    def reindex(self, since: datetime | None = None) -> int:
-        """Rebuild the index from the items table (after a change of shingling); returns how many."""
-        if since is None:
-            self.index.clear()
-            rows = self.db.execute("SELECT id, title, summary, content, language, published, link FROM items")
-        else:
-            rows = self.db.execute("SELECT id, title, summary, content, language, published, link FROM items"
-                                   " WHERE published >= ?", [since.isoformat()])
+    def reindex(self) -> int:
+        """Rebuild the index from the items table (recheck, or after a change of shingling)."""
+        self.index.clear()
         n = 0
-        for iid, t, s, c, lang, pub, link in rows.fetchall():
-            self.remember(iid, title=t, summary=s, content=c, language=lang, published=parse_iso(pub), link=link)
+        for iid, t, s, c, lang, pub in self.db.execute(
+                "SELECT id, title, summary, content, language, published FROM items").fetchall():
+            self._index(iid, fingerprint(t, s, c, lang), parse_iso(pub))
             n += 1
         return n
 
