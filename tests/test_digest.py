@@ -199,3 +199,98 @@ def test_two_builders_of_one_date_record_it_once(env, tmp_path: Path) -> None:
     b = build(cfg, other, date(2026, 3, 1), now=utc("2026-03-01T05:01:00"))
     assert not a.rebuilt and b.rebuilt and a.total == b.total == 1
     assert db.execute("SELECT count(*) FROM digest_items").fetchone()[0] == 1
+
+
+# ---------------------------------------------------------------- hostile feed content
+
+XSS = Path(__file__).parent / "fixtures" / "xss"
+BAD_TAGS = {"script", "svg", "math", "form", "input", "iframe", "object", "embed", "style", "img", "base",
+            "textarea", "button", "template", "noscript", "xmp", "frame", "frameset", "link", "applet", "video",
+            "audio", "source", "select", "option", "meta"}
+
+
+def _assert_safe_html(html: str, where: str) -> None:
+    """No active content in the body: no dangerous element, no event handler, no style, links http(s)."""
+    import lxml.html
+
+    if html.lstrip().lower().startswith("<!doctype"):
+        doc = lxml.html.document_fromstring(html)
+        head = doc.find("head")
+        # The head is ours alone: charset, viewport, the CSP, the title and the style sheet.
+        assert [el.tag for el in head] == ["meta", "meta", "meta", "title", "style"], f"{where}: head changed"
+        root = doc.find("body")
+    else:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue  # comments
+        tag = el.tag.lower()
+        assert tag not in BAD_TAGS, f"{where}: <{tag}> survived: {lxml.html.tostring(el)[:200]!r}"
+        for name, value in el.attrib.items():
+            assert not name.lower().startswith("on"), f"{where}: handler {name}={value!r} on <{tag}>"
+            if name.lower() in ("href", "src", "action", "formaction", "xlink:href", "background", "cite"):
+                assert value.startswith(("http://", "https://")), f"{where}: {name}={value!r} on <{tag}>"
+            assert name.lower() != "style", f"{where}: style attribute {value!r} on <{tag}>"
+        if tag == "details":  # ours, around the feed summary; a feed's own <details open ontoggle> is not
+            assert not el.attrib, f"{where}: <details {dict(el.attrib)}>"
+    assert "javascript:" not in " ".join(v.lower() for el in root.iter() if isinstance(el.tag, str)
+                                         for v in el.attrib.values())
+
+
+def _assert_safe_markdown(md: str, where: str) -> None:
+    # Every unescaped < must open one of our own <http(s)://...> autolinks; every ]( is escaped.
+    for m in re.finditer(r"(?<!\\)<([^>]*)>?", md):
+        assert m.group(1).startswith(("http://", "https://")), f"{where}: raw markup {m.group(0)[:80]!r}"
+    assert not re.search(r"(?<!\\)\]\(", md), f"{where}: a Markdown link survived"
+
+
+def _assert_safe_outputs(out_dir: Path, day: str) -> None:
+    _assert_safe_html((out_dir / f"{day}.html").read_text(encoding="utf-8"), f"{day}.html")
+    _assert_safe_markdown((out_dir / f"{day}.md").read_text(encoding="utf-8"), f"{day}.md")
+    feed = ET.parse(out_dir / "feed.atom").getroot()  # parses: nothing broke the XML
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    for content in feed.findall("a:entry/a:content", ns):
+        _assert_safe_html(content.text, "feed.atom entry")
+    for link in feed.iter("{http://www.w3.org/2005/Atom}link"):
+        assert link.get("href").startswith("file://")
+
+
+def _vectors() -> dict:
+    import yaml
+
+    return yaml.safe_load((XSS / "vectors.yaml").read_text(encoding="utf-8"))
+
+
+def test_no_xss_vector_survives_into_any_digest_output(env) -> None:
+    cfg, db = env
+    v = _vectors()
+    links = v["links"] + ["https://ok.example/fine"] * len(v["html"])
+    for i, (vector, link) in enumerate(zip(v["html"] + v["html"][: len(v["links"])], links), start=1):
+        add_item(db, id=i, title=f"H20 {vector}", summary=f"Nvidia H20 {vector} export", summary_html=vector,
+                 link=link, source=f"src{vector[:20]}" if i % 5 == 0 else "wire",
+                 hits=[{"topic": "chips", "term": "h20", "field": "title", "start": 0, "end": 3, "weight": 3}],
+                 keywords=["H20", vector])
+        add_item(db, id=1000 + i, title=vector, link=link, duplicate_of=f"item:{i}", source="mirror")
+    r = make_digest(cfg, db, date(2026, 3, 1), now=utc("2026-03-01T05:00:00"))
+    assert r.digest.total == len(links)
+    _assert_safe_outputs(cfg.state_dir / "digests", "2026-03-01")
+    # Escaped, not dropped: the reader still sees what the feed said, as text.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.html
+    assert "\\<script\\>alert\\(1\\)\\</script\\>" in r.markdown
+    # Harmless markup in the summary is kept.
+    assert '<a href="https://ok.example/" rel="noopener noreferrer nofollow">handler on a good link</a>' in r.html
+
+
+def test_hostile_feed_carried_through_poll_to_the_digest(tmp_path: Path, feed_server) -> None:
+    from util import run_cli, write_config
+
+    url = feed_server.add("/hostile.rss", (XSS / "hostile.rss").read_bytes())
+    cfg = write_config(tmp_path, [{"name": "hostile", "url": url}], extra="digest: {timezone: UTC}")
+    run_cli(cfg, "poll")
+    db = store.connect(tmp_path / "state" / "watcher.db")
+    assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 3
+    run_cli(cfg, "digest")
+    day = datetime.now(timezone.utc).date().isoformat()
+    shown = db.execute("SELECT count(*) FROM digest_items").fetchone()[0]
+    assert shown >= 1, "no hostile item reached the digest, so this test checks nothing"
+    _assert_safe_outputs(tmp_path / "state" / "digests", day)
