@@ -17,6 +17,9 @@ def _logging(verbose: bool) -> None:
                         format="%(asctime)s %(levelname)s %(message)s", datefmt="%Y-%m-%dT%H:%M:%S%z")
     # APScheduler's own "Added job"/"Running job" lines only with --verbose: one line per poll otherwise.
     logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+    # httpx logs every request at INFO; the pipeline's own line per poll already says what happened.
+    logging.getLogger("httpx").setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 @click.command()
