@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-from datetime import date, datetime, timezone
 from email import policy
 from pathlib import Path
 
@@ -53,7 +52,8 @@ def smtp_server():
         c.stop()
 
 
-def test_digest_is_mailed_as_html_with_a_plain_text_part(smtp_server, tmp_path: Path) -> None:
+def test_digest_is_mailed_as_html_with_a_plain_text_part(smtp_server, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     inbox, port = smtp_server
     cfg = write_config(tmp_path, [{"name": "wire", "url": "http://127.0.0.1:9/f.xml"}],
                        extra=f"smtp: {{host: 127.0.0.1, port: {port}, user: digest, sender: watcher@test.local,"
@@ -62,16 +62,12 @@ def test_digest_is_mailed_as_html_with_a_plain_text_part(smtp_server, tmp_path: 
     db = store.connect(tmp_path / "state" / "watcher.db")
     add_item(db, id=1, title="Huawei Ascend 910C shipments", fetched="2026-03-01T03:00:00")
     add_item(db, id=2, title="حظر رقائق إنفيديا", language="ar", fetched="2026-03-01T03:00:00")
-    import os
-
+    monkeypatch.delenv("TEST_DIGEST_PW", raising=False)
     p = run_cli(cfg, "digest", "--date", "2026-03-01", "--send", check=False)
     assert p.returncode == 1 and "$TEST_DIGEST_PW is not set" in p.stderr
     assert inbox.messages == []
-    os.environ["TEST_DIGEST_PW"] = "s3cret"
-    try:
-        out = run_cli(cfg, "digest", "--date", "2026-03-01", "--send").stdout
-    finally:
-        del os.environ["TEST_DIGEST_PW"]
+    monkeypatch.setenv("TEST_DIGEST_PW", "s3cret")  # the password only ever comes from the environment
+    out = run_cli(cfg, "digest", "--date", "2026-03-01", "--send").stdout
     assert "mailed to analyst@test.local" in out
     [(rcpt, msg)] = inbox.messages
     assert rcpt == ["analyst@test.local"]

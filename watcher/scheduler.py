@@ -142,9 +142,6 @@ def plan_start(cfg: Config, db: sqlite_utils.Database, now: datetime, rng: rando
     return Plan(catch_up, later, missed_digest(cfg.digest, now, last_built(db)), next_digest_at(cfg.digest, now))
 
 
-PollFn = Callable[..., object]
-
-
 class Runner:
     """Owns the APScheduler instance and the jobs; `clock` and `rng` are injectable for tests."""
 
