@@ -125,34 +125,40 @@ def _keys(term: Term) -> list[str]:
     return out
 
 
-def _edges_ok(text: str, start: int, end: int, e: _Entry) -> bool:
+def _edges(text: str, start: int, end: int, e: _Entry) -> tuple[int, int] | None:
+    """Check a candidate's edges; return the span of the whole word(s) it stands for (with the plural,
+    clitics or ending it carries, so a hit shows "export controls" or "والرقائق"), or None."""
     n = len(text)
+    lo, hi = start, end
     if e.left == _LATIN:
         if start > 0 and script_of(text[start - 1]) == _LATIN:
-            return False
+            return None
     elif e.left == _ARABIC:
         i = start
         while i > 0 and script_of(text[i - 1]) == _ARABIC:
             i -= 1
             if start - i > 4:
-                return False
+                return None
         if i != start and text[i:start] not in AR_PREFIXES:
-            return False
+            return None
+        lo = i
     if e.right == _LATIN:
         j = end
         while j < n and script_of(text[j]) == _LATIN:
             j += 1
         if j != end and not e.prefix and text[end:j] not in EN_SUFFIXES:
-            return False
+            return None
+        hi = j
     elif e.right == _ARABIC:
         j = end
         while j < n and script_of(text[j]) == _ARABIC:
             j += 1
             if j - end > 3:
-                return False
+                return None
         if j != end and text[end:j] not in AR_SUFFIXES:
-            return False
-    return True
+            return None
+        hi = j
+    return lo, hi
 
 
 def _words_between(text: str, a: _Span, b: _Span) -> int:
@@ -219,10 +225,10 @@ class Matcher:
             for e in entries:
                 if item_lang is not None and ((e.vi_only and item_lang != "vi") or (e.not_vi and item_lang == "vi")):
                     continue
-                start = end - e.length
-                if not _edges_ok(text, start, end, e):
+                span = _edges(text, end - e.length, end, e)
+                if span is None:
                     continue
-                (ignored if e.kind == IGNORE else spans).append(_Span(start, end, e))
+                (ignored if e.kind == IGNORE else spans).append(_Span(span[0], span[1], e))
         if ignored and spans:
             spans = [s for s in spans if not any(s.start < g.end and g.start < s.end for g in ignored)]
         return spans

@@ -1,5 +1,276 @@
-"""Commands of this area; see watcher/cli/__init__.py."""
+"""keywords derive | test | report, and rematch: tools to build and tune the keyword list.
 
-import click  # noqa: F401
+All of them match stored items with a list compiled once; only `rematch` writes (in one store.write
+transaction). `test` and `report` change nothing.
+"""
 
-COMMANDS: list = []
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import click
+
+from .. import derive as derive_mod
+from .. import store
+from ..errors import ConfigError, UsageError
+from ..keywords import KeywordList, Rule, Term, check_keywords, load_keywords
+from ..match import Matcher, review_status_after
+from ..model import MatchResult
+from . import App, pass_app
+from .core import parse_since, since_option
+
+CONTEXT_CHARS = 50  # shown either side of a matched term
+
+
+@dataclass
+class Row:
+    id: int
+    title: str
+    summary: str
+    content: str
+    language: str | None
+    published: str
+    relevant: bool
+    duplicate_of: str | None
+    review_status: str | None
+
+
+def _rows(app: App, since: str | None) -> Iterator[Row]:
+    dt = parse_since(since)
+    sql = ("SELECT id, title, summary, content, language, published, relevant, duplicate_of, review_status "
+           "FROM items")
+    params: list = []
+    if dt is not None:
+        sql += " WHERE published >= ?"
+        params.append(store.iso(dt))
+    sql += " ORDER BY published, id"
+    for r in app.db.execute(sql, params).fetchall():
+        yield Row(r[0], r[1] or "", r[2] or "", r[3] or "", r[4], r[5], bool(r[6]), r[7], r[8])
+
+
+def _match(m: Matcher, r: Row) -> MatchResult:
+    return m.match(r.title, r.summary, r.content, r.language)
+
+
+def _current(app: App) -> Matcher:
+    return Matcher.load(app.config.keywords_path)
+
+
+def _snippet(r: Row, result: MatchResult, terms: set[str] | None = None) -> str:
+    """The first hit (of the given terms, if any) with some text either side, on one line."""
+    for h in result.hits:
+        if terms is None or h.term in terms:
+            text = {"title": r.title, "summary": r.summary, "content": r.content}[h.field]
+            a, b = max(0, h.start - CONTEXT_CHARS), min(len(text), h.end + CONTEXT_CHARS)
+            body = f"{text[a:h.start]}[{text[h.start:h.end]}]{text[h.end:b]}"
+            body = " ".join(body.split())
+            return f"{h.field}: {'…' if a else ''}{body}{'…' if b < len(text) else ''}"
+    return ""
+
+
+def _line(r: Row, result: MatchResult | None = None) -> str:
+    score = f" score {result.score:g}" if result is not None else ""
+    return f"  #{r.id} {r.published[:10]}{score}  {r.title[:100]}"
+
+
+# -- rematch --------------------------------------------------------------------------------------------
+
+
+@click.command()
+@since_option
+@click.option("--dry-run", is_flag=True, help="Report what would change and write nothing.")
+@pass_app
+def rematch(app: App, since: str | None, dry_run: bool) -> None:
+    """Re-apply the current keyword list to stored items and report what changed."""
+    m = _current(app)
+    rows = list(_rows(app, since))
+    gained: list[tuple[Row, MatchResult]] = []
+    lost: list[tuple[Row, MatchResult]] = []
+    updates: list[tuple[int, dict]] = []
+    for r in rows:
+        res = _match(m, r)
+        if res.relevant and not r.relevant:
+            gained.append((r, res))
+        elif r.relevant and not res.relevant:
+            lost.append((r, res))
+        updates.append((r.id, {
+            "relevant": int(res.relevant),
+            "score": round(res.score, 4),
+            "topics": store.dumps(res.topics),
+            "keywords": store.dumps(res.keywords),
+            "hits": store.dumps([h.__dict__ for h in res.hits]),
+            "review_status": review_status_after(r.review_status, res.relevant, r.duplicate_of),
+        }))
+    if not dry_run:
+        with store.write(app.db):
+            for item_id, cols in updates:
+                app.db["items"].update(item_id, cols)
+    verb = "would become" if dry_run else "became"
+    click.echo(f"re-matched {len(rows)} items with {app.config.keywords_path}")
+    click.echo(f"{len(gained)} {verb} relevant:")
+    for r, res in gained:
+        click.echo(_line(r, res) + f"  [{', '.join(res.keywords)}]")
+    click.echo(f"{len(lost)} {'would be' if dry_run else 'are'} no longer relevant:")
+    for r, res in lost:
+        click.echo(_line(r, res))
+
+
+# -- keywords group -------------------------------------------------------------------------------------
+
+
+@click.group("keywords")
+def keywords_group() -> None:
+    """Build and tune the keyword list (seeds/keywords.yaml unless `keywords:` says otherwise)."""
+
+
+def _with_term(kl: KeywordList, text: str, lang: str, weight: float | None) -> KeywordList:
+    """The current list plus one term, in a topic of its own, weighing the threshold unless told."""
+    term = Term(text=text, lang=lang, line=0)
+    # Validated the same way a list entry is: too short, no letters, a * in the middle.
+    _, problems = _check_term(text, lang)
+    if problems:
+        raise ConfigError.from_problems(problems)
+    rule = Rule(topic="candidate", weight=weight if weight is not None else kl.threshold, terms=(term,), line=0)
+    return KeywordList(threshold=kl.threshold, title_weight=kl.title_weight, context=kl.context,
+                       ignore=kl.ignore, rules=kl.rules + (rule,), path=kl.path, topic_lines=kl.topic_lines)
+
+
+def _check_term(text: str, lang: str):
+    import tempfile
+
+    body = f"threshold: 1\ntopics:\n  candidate:\n    - weight: 1\n      {lang}: [{json.dumps(text, ensure_ascii=False)}]\n"
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "term.yaml"
+        p.write_text(body, encoding="utf-8")
+        kl, problems = check_keywords(p)
+    return kl, [type(x)("--term", 0, x.message) for x in problems]
+
+
+@keywords_group.command("test")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--term", "term", help="Try one term on top of the current list instead of a whole file.")
+@click.option("--lang", type=click.Choice(["any", "en", "vi", "ar", "zh"]), default="any", show_default=True,
+              help="Language of --term.")
+@click.option("--weight", type=float, help="Weight of --term (default: the list's threshold, enough alone).")
+@click.option("--limit", type=int, default=50, show_default=True, help="Items shown per change.")
+@since_option
+@pass_app
+def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: float | None, limit: int,
+             since: str | None) -> None:
+    """Dry run: which stored items a candidate list FILE or one --term would add or drop. Changes nothing."""
+    if (file is None) == (term is None):
+        raise UsageError("give either a candidate list FILE or --term TEXT")
+    current = _current(app)
+    if file is not None:
+        candidate = Matcher.from_list(load_keywords(file))
+        label = str(file)
+    else:
+        candidate = Matcher.from_list(_with_term(current.list, term, lang, weight))
+        label = f"--term {term!r}"
+    added, dropped, kept = [], [], 0
+    for r in _rows(app, since):
+        old, new = _match(current, r), _match(candidate, r)
+        if new.relevant and not old.relevant:
+            added.append((r, new))
+        elif old.relevant and not new.relevant:
+            dropped.append((r, old))
+        elif new.relevant:
+            kept += 1
+    focus = {term} if term else None
+    click.echo(f"{label} compared with {app.config.keywords_path} (nothing is changed)")
+    click.echo(f"would add {len(added)} items:")
+    for r, res in added[:limit]:
+        click.echo(_line(r, res))
+        click.echo(f"      {_snippet(r, res, focus)}")
+    click.echo(f"would drop {len(dropped)} items:")
+    for r, res in dropped[:limit]:
+        click.echo(_line(r, res))
+        click.echo(f"      {_snippet(r, res)}")
+    click.echo(f"{kept} relevant items stay relevant")
+
+
+@keywords_group.command("report")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@since_option
+@pass_app
+def report(app: App, fmt: str, since: str | None) -> None:
+    """Per term: hits, items it alone made relevant, last hit, accepted/rejected; and terms that never hit."""
+    m = _current(app)
+    kl = m.list
+    stats: dict[tuple[str, str], dict] = {}
+    for topic, t in kl.terms():
+        stats.setdefault((topic, t.text), {"topic": topic, "term": t.text, "lang": t.lang, "line": t.line,
+                                           "hits": 0, "alone": 0, "last_hit": None, "accepted": 0,
+                                           "rejected": 0})
+    for r in _rows(app, since):
+        res = _match(m, r)
+        contrib: dict[tuple[str, str], float] = {}
+        for h in res.hits:
+            value = h.weight * (kl.title_weight if h.field == "title" else 1.0)
+            key = (h.topic, h.term)
+            contrib[key] = max(contrib.get(key, 0.0), value)
+        for key, value in contrib.items():
+            s = stats.get(key)
+            if s is None:
+                continue
+            s["hits"] += 1
+            if res.relevant and res.score - value < kl.threshold:
+                s["alone"] += 1
+            if s["last_hit"] is None or r.published > s["last_hit"]:
+                s["last_hit"] = r.published
+            if r.review_status in ("accepted", "rejected"):
+                s[r.review_status] += 1
+    rows = list(stats.values())
+    used = sorted((s for s in rows if s["hits"]), key=lambda s: (-s["hits"], s["topic"], s["term"]))
+    never = [s for s in rows if not s["hits"]]
+    if fmt == "json":
+        click.echo(json.dumps({"list": str(app.config.keywords_path), "terms": used, "never_hit": never},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{app.config.keywords_path}: {len(used)} terms hit, {len(never)} never hit")
+    click.echo(f"{'hits':>6} {'alone':>6} {'acc':>5} {'rej':>5}  {'last hit':10}  term (topic)")
+    for s in used:
+        last = (s["last_hit"] or "")[:10]
+        click.echo(f"{s['hits']:>6} {s['alone']:>6} {s['accepted']:>5} {s['rejected']:>5}  {last:10}  "
+                   f"{s['term']} ({s['topic']})")
+    if never:
+        click.echo("never hit:")
+        for s in never:
+            click.echo(f"  line {s['line']}: {s['term']} ({s['topic']}, {s['lang']})")
+
+
+@keywords_group.command("derive")
+@click.option("--seeds", "seeds_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Seed folder (default: the config's seeds/).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Proposal file (default: keywords.proposed.yaml next to the list).")
+@click.option("--diff", "as_diff", is_flag=True, help="Print the terms the current list lacks; write nothing.")
+@pass_app
+def derive_cmd(app: App, seeds_dir: Path | None, out: Path | None, as_diff: bool) -> None:
+    """Propose terms from the seeds. Never overwrites your keyword list."""
+    cfg = app.config
+    seeds_dir = seeds_dir or cfg.seeds_dir
+    if not seeds_dir.is_dir() or not derive_mod.read_seeds(seeds_dir):
+        raise UsageError(f"{seeds_dir}: no seed files (.txt) to learn from; put the seed articles there")
+    current = None
+    if cfg.keywords_path.exists():
+        current, _ = check_keywords(cfg.keywords_path)
+    proposals = derive_mod.derive(seeds_dir, current)
+    if as_diff:
+        click.echo(derive_mod.diff(proposals), nl=False)
+        return
+    out = out or cfg.keywords_path.with_name("keywords.proposed.yaml")
+    refusal = derive_mod.may_write(out, cfg.keywords_path)
+    if refusal:
+        raise UsageError(refusal)
+    out.write_text(derive_mod.render(proposals, seeds_dir, store.utcnow()), encoding="utf-8")
+    new = sum(1 for p in proposals if not p.in_list)
+    click.echo(f"wrote {len(proposals)} proposed terms ({new} not in your list) to {out}")
+    click.echo(f"try them: watcher keywords test {out}")
+
+
+COMMANDS = [keywords_group, rematch]
