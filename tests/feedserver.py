@@ -43,11 +43,11 @@ import select
 import socket
 import sys
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
+from http import HTTPStatus
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -111,7 +111,6 @@ def _to_bytes(body: bytes | str) -> bytes:
 
 
 def _render_head(status: int, headers: list[tuple[str, str]], length: int | None) -> bytes:
-    from http import HTTPStatus
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -289,7 +288,6 @@ Behaviour = Callable[[_Handler, Route], None]
 
 def _conditional(fs: FeedServer, path: str, route: Route, *, etag: str = '"v1"',
                  last_modified: str = "Mon, 01 Jan 2024 00:00:00 GMT") -> Behaviour:
-    from email.utils import parsedate_to_datetime
     validators = [("ETag", etag), ("Last-Modified", last_modified)]
 
     def answer(h: _Handler, r: Route) -> None:

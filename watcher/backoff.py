@@ -6,13 +6,14 @@ on top, so the same inputs always give the same schedule here (which keeps the t
 How a failing source backs off
 ------------------------------
 Every failure adds a *weight* to the source's running `failure_weight` (reset by any success or 304).
-Once the weight reaches 1, the wait doubles for each further unit of weight:
+The source is then held for
 
     delay = interval * 2 ** (weight - 1), at most `cap` (FetchSettings.backoff_cap)
 
-`hold_until` is set only when that delay is longer than the normal interval, i.e. when the source is
-really being held back; a single light failure does not stop a manual poll from retrying at once.
-`next_check` is the later of `now + interval` and `hold_until`.
+so one light failure (weight 0.5) holds it for 0.71 intervals, one heavy failure (weight 1) for one
+interval, and each further unit of weight doubles the hold. `hold_until = now + delay`: not even a
+plain manual `poll` tries the source before then (`--force` does), so a user re-running poll does not
+hammer a broken server. `next_check` is the later of `now + interval` and `hold_until`.
 
 Weights, after Media Cloud's rss-fetcher (hard failures count 1, soft ones 1/2), but with our own
 split of what is hard: a failure that only a human can fix weighs more than one that usually fixes
@@ -71,7 +72,7 @@ _MAX_EXPONENT = 60.0
 @dataclass(frozen=True)
 class Schedule:
     next_check: datetime  # when the scheduler polls the source again
-    hold_until: datetime | None  # no poll at all, manual or not, before this; None = no hold
+    hold_until: datetime | None  # no poll before this unless forced; None after a success
     consecutive_failures: int
     failure_weight: float
 
@@ -88,9 +89,7 @@ def after_not_modified(now: datetime, interval_s: int) -> Schedule:
 
 
 def backoff_delay(interval_s: int, weight: float, cap_s: int) -> float:
-    """Seconds to hold a source with this accumulated failure weight (before comparing to interval)."""
-    if weight < 1.0:
-        return 0.0
+    """Seconds to hold a source with this accumulated failure weight."""
     return min(float(cap_s), interval_s * 2.0 ** min(weight - 1.0, _MAX_EXPONENT))
 
 
@@ -99,13 +98,11 @@ def after_failure(now: datetime, interval_s: int, failures_before: int, weight_b
     """The schedule after a failed poll; see the module docstring for the weights and the formula."""
     weight = weight_before + WEIGHTS[failure.kind]
     normal = now + timedelta(seconds=interval_s)
-    hold: datetime | None
     if failure.kind is FailureKind.RATE_LIMITED and failure.retry_after is not None:
         hold = now + timedelta(seconds=max(0.0, min(float(failure.retry_after), float(cap_s))))
     elif failure.kind is FailureKind.GONE:
         hold = now + timedelta(seconds=cap_s)
     else:
-        delay = backoff_delay(interval_s, weight, cap_s)
-        hold = now + timedelta(seconds=delay) if delay > interval_s else None
-    return Schedule(next_check=max(normal, hold) if hold is not None else normal, hold_until=hold,
+        hold = now + timedelta(seconds=backoff_delay(interval_s, weight, cap_s))
+    return Schedule(next_check=max(normal, hold), hold_until=hold,
                     consecutive_failures=failures_before + 1, failure_weight=weight)

@@ -28,7 +28,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -147,7 +147,7 @@ def make_decoders(content_encoding: str) -> list[_Identity | _Zlib | _Brotli]:
     return chain or [_Identity()]
 
 
-def _run_chain(chain: list, data: bytes, final: bool = False) -> Iterator[bytes]:
+def _run_chain(chain: list[_Identity | _Zlib | _Brotli], data: bytes, final: bool = False) -> Iterator[bytes]:
     """Feed data through decoders[0], its output through decoders[1], and so on, lazily."""
     def stage(i: int, pieces: Iterator[bytes]) -> Iterator[bytes]:
         dec = chain[i]
@@ -337,21 +337,17 @@ class Fetcher:
             # A redirect: outcome is (status, next URL).
             status, target = outcome
             hops.append(status)
-            fail = None
             if len(hops) > s.max_redirects:
-                fail = Failure(FailureKind.TOO_MANY_REDIRECTS,
-                               f"{url} redirected more than {s.max_redirects} times (last to {target}); "
-                               f"probably a redirect loop — open it in a browser and fix the url",
-                               status=status)
-            if fail:
-                return FetchResult(url=url, final_url=current, status=status, elapsed=spent, failure=fail)
+                return FetchResult(url=url, final_url=current, status=status, elapsed=spent, failure=Failure(
+                    FailureKind.TOO_MANY_REDIRECTS, f"{url} redirected more than {s.max_redirects} times "
+                    f"(last to {target}); probably a redirect loop — open it in a browser and fix the url",
+                    status=status))
             current = target
 
     async def _hop(self, url: str, current: str, conditional: dict[str, str], etag: str | None,
                    last_modified: str | None, hops: list[int]) -> FetchResult | tuple[int, str]:
         """One request. Returns the final result, or (status, target) for a redirect to follow."""
         assert self._client is not None
-        s = self.settings
         request = self._client.build_request("GET", current, headers=conditional)
         response = await self._client.send(request, stream=True)
         try:
@@ -393,7 +389,9 @@ class Fetcher:
         finally:
             await response.aclose()
 
-    async def _body(self, response: httpx.Response, result, current: str, permanent: str | None) -> FetchResult:
+    async def _body(self, response: httpx.Response, result: Callable[..., FetchResult], current: str,
+                    permanent: str | None) -> FetchResult:
+        """Read and decode a 2xx body under the size cap."""
         s = self.settings
         status = response.status_code
         encoding = response.headers.get("content-encoding", "identity")
