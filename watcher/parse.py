@@ -19,11 +19,13 @@ body. An entry without a published date but with an updated one is dated by the 
 from __future__ import annotations
 
 import hashlib
+from html import unescape
 import io
 import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -50,6 +52,12 @@ _ALTERNATE = re.compile(
     r"""<link\b[^>]*type\s*=\s*["']application/(?:rss|atom)\+xml["'][^>]*>""", re.IGNORECASE
 )
 _HREF = re.compile(r"""href\s*=\s*["']([^"']{1,500})["']""", re.IGNORECASE)
+_BODY_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:description|summary|content|encoded)[\s>]")
+_BASE64_MODE = re.compile(r"""mode\s*=\s*["']base64""")
+_NOT_PERMALINK = re.compile(r"""isPermaLink\s*=\s*["']false""")
+_LINK_TEXT = re.compile(r"<link>([^<]*)</link>")
+_WEEKDAY = re.compile(r"^[^\W\d]{2,12}\.?,\s*")
+_MEDIA_DESCRIPTION = re.compile(rb"<(/?)media:description\b")
 _FEED_ROOTS = frozenset({"rss", "feed", "rdf", "rdf:rdf", "channel", "scriptingnews"})
 
 
@@ -140,8 +148,14 @@ def parse_with(parser: str | None, content: bytes, headers: dict[str, str], url:
 
 
 def _fast_applies(text: str) -> bool:
-    # fastfeedparser ignores xml:base below the feed element; feedparser gets relative links right.
-    return "xml:base" not in text
+    # fastfeedparser ignores xml:base below the feed element, where feedparser gets relative links
+    # right; it does not read <itunes:summary>, which podcast feeds use as the body; and it leaves
+    # Atom 0.3 base64 text encoded.
+    return (
+        "xml:base" not in text
+        and "itunes:summary" not in text
+        and _BASE64_MODE.search(text) is None
+    )
 
 
 def _run_fastfeedparser(data: bytes, text: str) -> _RawFeed | None:
@@ -161,6 +175,8 @@ def _fast_rejects(raw: _RawFeed, text: str) -> bool:
 
     - no entries (feedparser decides between a quiet feed, broken XML and not-a-feed);
     - an entry with neither title nor link nor id (a misread structure);
+    - a guid marked isPermaLink="false" that it took as the link;
+    - no entry with any text although the feed has description/summary/content elements;
     - fewer entries than <item>/<entry> start tags (it stopped early, or skipped some).
     """
     if not raw.entries:
@@ -168,6 +184,15 @@ def _fast_rejects(raw: _RawFeed, text: str) -> bool:
     for e in raw.entries:
         if not (e.title or e.link or e.id):
             return True
+    if "isPermaLink" in text and _NOT_PERMALINK.search(text):
+        # It takes any http guid as the link, even one marked isPermaLink="false": a link that is
+        # also the id must appear as a <link> element somewhere.
+        suspects = {e.link for e in raw.entries if e.link and e.link == e.id}
+        if suspects and not suspects <= {unescape(x).strip() for x in _LINK_TEXT.findall(text)}:
+            return True
+    if not any(e.summary_html or e.contents for e in raw.entries) and _BODY_TAG.search(text):
+        # fastfeedparser drops a <description> holding raw (unescaped) HTML; feedparser keeps it.
+        return True
     # Start tags inside CDATA can inflate the count; that only costs a feedparser run.
     return len(raw.entries) < len(_ITEM_TAG.findall(text))
 
@@ -176,42 +201,58 @@ def _from_fastfeedparser(d: Any) -> _RawFeed:
     feed = d.get("feed", {}) or {}
     title_detail = feed.get("title_detail") or {}
     out = _RawFeed(
-        title=feed.get("title"),
-        link=feed.get("link"),
-        language=feed.get("language") or None,
-        base=title_detail.get("base"),
+        title=_s(feed.get("title")) or None,
+        link=_s(feed.get("link")) or None,
+        language=_s(feed.get("language")) or None,
+        base=_s(title_detail.get("base")) or None,
         is_feed=True,
     )
     for e in d.get("entries", []):
-        contents = [c.get("value") or "" for c in (e.get("content") or [])]
-        description = e.get("description") or ""
+        contents = [_s(c.get("value")) for c in (e.get("content") or []) if isinstance(c, dict)]
+        description = _s(e.get("description"))
+        if not description and not contents:
+            # feedparser reads <media:description> (YouTube, podcasts) as the summary; so do we.
+            media = [m for m in e.get("media_content") or [] if isinstance(m, dict)]
+            description = next((_s(m.get("description")) for m in media if _s(m.get("description"))), "")
+        # fastfeedparser copies a lone description into content: the feed carried one body, not two.
+        contents = [c for c in contents if c.strip() != description.strip()]
         if contents and description and _ffp_synthesize is not None:
             # A description fastfeedparser made up from the content is not the feed's summary.
             probe: dict[str, Any] = {"content": e["content"]}
             _ffp_synthesize(probe)
-            if probe.get("description") == description:
+            if _same_start(probe.get("description") or "", description):
                 description = ""
-        # It also copies a lone description into content: the feed carried one body, not two.
-        contents = [c for c in contents if c != description]
         out.entries.append(
             _Raw(
-                id=(e.get("id") or "").strip() or None,
-                link=(e.get("link") or "").strip() or None,
-                title=e.get("title") or "",
+                id=_s(e.get("id")).strip() or None,
+                link=_s(e.get("link")).strip() or None,
+                title=_s(e.get("title")),
                 summary_html=description,
                 contents=contents,
-                published=_iso_utc(e.get("published")),
-                updated=_iso_utc(e.get("updated")),
-                author=e.get("author") or None,
+                published=_iso_utc(_s(e.get("published"))),
+                updated=_iso_utc(_s(e.get("updated"))),
+                author=_s(e.get("author")) or None,
             )
         )
     return out
+
+
+def _same_start(a: str, b: str) -> bool:
+    # fastfeedparser's native extractor cuts its made-up description a few characters differently
+    # from the Python function we re-run, so compare loosely.
+    a, b = collapse(a), collapse(b)
+    return bool(a) and abs(len(a) - len(b)) <= 16 and a[:200] == b[:200]
 
 
 def _run_feedparser(data: bytes) -> _RawFeed:
     # BytesIO, never a str or bytes: feedparser treats strings as URLs or file names to open.
     # The text is already UTF-8 (xmlsafe.prepare), so the header says so. No Content-Location: we
     # resolve relative links ourselves, against the feed's own link before the fetch URL.
+    if b"<media:description" in data:
+        # feedparser files <media:description> (usually an image caption) as the summary, or as the
+        # content when a summary exists, so a caption can replace the article text. Renamed, it
+        # lands in its own key, used below only when the entry has no other text.
+        data = _MEDIA_DESCRIPTION.sub(rb"<\1media:captiontext", data)
     d = feedparser.parse(
         io.BytesIO(data),
         response_headers={"content-type": "application/xml; charset=utf-8"},
@@ -220,34 +261,46 @@ def _run_feedparser(data: bytes) -> _RawFeed:
     feed = d.get("feed", {}) or {}
     title_detail = feed.get("title_detail") or {}
     out = _RawFeed(
-        title=feed.get("title"),
-        link=feed.get("link"),
-        language=feed.get("language") or None,
-        base=title_detail.get("base") or None,
+        title=_s(feed.get("title")) or None,
+        link=_s(feed.get("link")) or None,
+        language=_s(feed.get("language")) or None,
+        base=_s(title_detail.get("base")) or None,
         is_feed=bool(d.get("version")) or bool(feed.get("title")),
     )
     if d.get("bozo"):
         out.problem = _describe_bozo(d.get("bozo_exception"), len(d.get("entries", [])))
     for e in d.get("entries", []):
-        contents = [c.get("value") or "" for c in (e.get("content") or [])]
-        summary = e.get("summary") or ""
+        contents = [_s(c.get("value")) for c in (e.get("content") or []) if isinstance(c, dict)]
+        summary = _s(e.get("summary"))
         if summary and summary in contents:
             summary = ""  # feedparser copies content into summary when the feed has no summary
-        lang = (e.get("title_detail") or {}).get("language") or None
+        if not summary and not contents:
+            summary = _s(e.get("media_captiontext"))
+        lang = _s((e.get("title_detail") or {}).get("language")) or None
         out.entries.append(
             _Raw(
-                id=(e.get("id") or "").strip() or None,
-                link=(e.get("link") or "").strip() or None,
-                title=e.get("title") or "",
+                id=_s(e.get("id")).strip() or None,
+                link=_s(e.get("link")).strip() or None,
+                title=_s(e.get("title")),
                 summary_html=summary,
                 contents=contents,
-                published=_struct_utc(e.get("published_parsed")),
-                updated=_struct_utc(e.get("updated_parsed")),
-                author=e.get("author") or None,
+                published=_struct_utc(_own(e, "published_parsed")) or _loose_date(_own(e, "published")),
+                updated=_struct_utc(_own(e, "updated_parsed")) or _loose_date(_own(e, "updated")),
+                author=_s(e.get("author")) or None,
                 language=lang,
             )
         )
     return out
+
+
+def _s(value: Any) -> str:
+    # Parsers hand back whatever odd feeds contain; anything that is not text counts as absent.
+    return value if isinstance(value, str) else ""
+
+
+def _own(d: dict[str, Any], key: str) -> Any:
+    # FeedParserDict answers "updated" with "published" when there is none; we want what was there.
+    return dict.get(d, key)
 
 
 def _describe_bozo(exc: object, n_entries: int) -> str:
@@ -353,6 +406,13 @@ def _build_entry(r: _Raw, base: str, feed_language: str | None) -> EntryData:
     if content == summary:
         content = ""  # one body, not two; it is the summary
 
+    # "updated" means changed after publication: an updated date equal to (or before) the published
+    # one says nothing, and one without a published date is the best publication date there is.
+    # (RSS dc:date reads as "updated" in feedparser and not in fastfeedparser; this rule makes the
+    # two agree and keeps only information.)
+    published = r.published or r.updated
+    updated = r.updated if r.updated and published and r.updated > published else None
+
     if r.id and r.id != r.link:
         guid, kind = r.id, "guid"
     elif link:
@@ -368,8 +428,8 @@ def _build_entry(r: _Raw, base: str, feed_language: str | None) -> EntryData:
         summary=summary,
         content=content,
         summary_html=r.summary_html,
-        published=r.published or r.updated,
-        updated=r.updated,
+        published=published,
+        updated=updated,
         author=collapse(r.author) or None if r.author else None,
         language=r.language or feed_language,
     )
@@ -394,7 +454,10 @@ def _feed_base(raw: _RawFeed, url: str) -> str:
 
 
 def _resolve(base: str, link: str) -> str:
-    link = link.strip()
+    # "&amp;" left in a link is a feed escaping its URL twice; no real URL means it literally.
+    link = link.strip().replace("&amp;", "&")
+    if link.endswith("?"):
+        link = link[:-1]  # an empty query is no query; feedparser drops it too
     try:
         return urljoin(base, link) if base else link
     except ValueError:  # e.g. a malformed IPv6 host; keep what the feed said
@@ -410,6 +473,21 @@ def _iso_utc(value: str | None) -> datetime | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)  # no zone given: UTC is the only safe reading
+    return dt.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _loose_date(value: Any) -> datetime | None:
+    """A date feedparser could not read: RFC 822 with a weekday in another language ("mer, 16 nov
+    2022 00:38:15 +0100"), or ISO 8601 that its patterns missed."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = _WEEKDAY.sub("", value.strip())
+    try:
+        dt = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return _iso_utc(value)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc).replace(microsecond=0)
 
 
