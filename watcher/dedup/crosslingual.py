@@ -10,7 +10,6 @@ probably one story. The signal is weak, so it only ever flags a *possible* dupli
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from ..normalize import fold
 
@@ -21,30 +20,29 @@ _LATIN = re.compile(r"^[a-z0-9]+$")
 _SENTENCE_END = re.compile(r"[.!?。！？:\n\"“”«»]\s*$")
 
 
-def _is_latin_letter(c: str) -> bool:
-    return c.isascii() and c.isalpha()
+_DIGIT = re.compile(r"\d")
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+")
+# Counting by regex, not by a Python loop per character: this runs on every stored item.
+_ARABIC = re.compile(r"[\u0600-\u06FF]")
+_CJK = re.compile(r"[\u4E00-\u9FFF]")
+_LETTER = re.compile(r"[^\W\d_]")
+_LATIN_MARKED = re.compile(r"[\u00C0-\u024F\u1E00-\u1EFF]")  # Latin letters with marks (Vietnamese)
 
 
 def script_language(text: str) -> str:
     """A coarse language guess from the script: ar, zh, vi or en."""
-    ar = zh = vi = latin = 0
-    for c in text[:4000]:
-        o = ord(c)
-        if 0x0600 <= o <= 0x06FF:
-            ar += 1
-        elif 0x4E00 <= o <= 0x9FFF:
-            zh += 1
-        elif c.isalpha():
-            latin += 1
-            if not c.isascii() and "LATIN" in unicodedata.name(c, ""):
-                vi += 1
+    head = text[:4000]
+    ar = len(_ARABIC.findall(head))
+    zh = len(_CJK.findall(head))
+    latin = len(_LETTER.findall(head)) - ar - zh
     best = max(ar, zh, latin)
-    if best == 0:
+    if best <= 0:
         return "en"
     if best == ar:
         return "ar"
     if best == zh:
         return "zh"
+    vi = len(_LATIN_MARKED.findall(head))
     return "vi" if vi > latin * 0.03 else "en"
 
 
@@ -58,27 +56,25 @@ def anchors(text: str) -> set[str]:
     latin_script = script_language(text) in ("en", "vi")
     for m in _WORD.finditer(text):
         w = m.group(0)
-        f = fold(w)
-        if not f:
-            continue
-        for part in f.split():
+        if w.isascii():
+            toks = [w.lower()]
+        elif _DIGIT.search(w):
             # CJK runs glue to digits ("性能近3倍于h20"): keep only the ASCII alphanumeric pieces.
-            for tok in re.findall(r"[a-z0-9]+", part):
-                has_digit = any(c.isdigit() for c in tok)
-                has_alpha = any(c.isalpha() for c in tok)
-                if has_digit and not has_alpha:
-                    if len(tok) >= 2:
-                        out.add(tok.lstrip("0") or "0")
-                elif has_digit and has_alpha:
+            toks = _ASCII_TOKEN.findall(fold(w))
+        else:
+            continue  # a word with marks or in another script, and no digit: never an anchor
+        for tok in toks:
+            if tok.isdigit():
+                if len(tok) >= 2:
+                    out.add(tok.lstrip("0") or "0")
+            elif not tok.isalpha():
+                out.add(tok)  # letters and digits: a model number or code
+            elif len(tok) >= 3 and w.isascii():
+                if not latin_script:
                     out.add(tok)
-                elif len(tok) >= 3:
-                    if not latin_script:
-                        if all(_is_latin_letter(c) for c in w):
-                            out.add(tok)
-                    elif w[0].isupper() and not w.isupper() and m.start() > 0 \
-                            and not _SENTENCE_END.search(text[max(0, m.start() - 3):m.start()]):
-                        if all(c.isascii() for c in w):  # a Vietnamese word with marks is not a name
-                            out.add(tok)
+                elif w[0].isupper() and not w.isupper() and m.start() > 0 \
+                        and not _SENTENCE_END.search(text[max(0, m.start() - 3):m.start()]):
+                    out.add(tok)
     return out
 
 

@@ -65,13 +65,21 @@ class Deduper:
         self.seeds = seeds
         self.settings = settings
         self.index = LshIndex(db)
+        # decide() and remember() are called back to back on the same text: fingerprint it once.
+        self._last: tuple[tuple, Fingerprint] | None = None
+
+    def _fingerprint(self, title: str, summary: str, content: str, language: str | None) -> Fingerprint:
+        key = (title, summary, content, language)
+        if self._last is None or self._last[0] != key:
+            self._last = (key, fingerprint(title, summary, content, language))
+        return self._last[1]
 
     # -- the decision -------------------------------------------------------------------------------
 
     def decide(self, *, item_id: int | None, source: str, guid: str, link: str | None, title: str,
                summary: str, content: str, language: str | None, published: datetime,
                now: datetime) -> DedupDecision:
-        fp = fingerprint(title, summary, content, language)
+        fp = self._fingerprint(title, summary, content, language)
         return (self._by_link(item_id, link, published)
                 or self._by_seed(fp)
                 or self._by_item(item_id, fp, published)
@@ -166,7 +174,7 @@ class Deduper:
         (its feed came first in the poll). When the original then arrives, the repost is re-pointed
         at it: the earlier item is the original whatever order the feeds were read in.
         """
-        fp = fingerprint(title, summary, content, language)
+        fp = self._fingerprint(title, summary, content, language)
         self._index(item_id, fp, published)
         self._adopt_later(item_id, fp, published, link)
 
