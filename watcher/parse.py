@@ -56,6 +56,7 @@ _BODY_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:description|summary|content|e
 _BASE64_MODE = re.compile(r"""mode\s*=\s*["']base64""")
 _NOT_PERMALINK = re.compile(r"""isPermaLink\s*=\s*["']false""")
 _LINK_TEXT = re.compile(r"<link>([^<]*)</link>")
+_LANGUAGE = re.compile(r"<(?:dc:)?language>\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)\s*</")
 _WEEKDAY = re.compile(r"^[^\W\d]{2,12}\.?,\s*")
 _MEDIA_DESCRIPTION = re.compile(rb"<(/?)media:description\b")
 _FEED_ROOTS = frozenset({"rss", "feed", "rdf", "rdf:rdf", "channel", "scriptingnews"})
@@ -121,15 +122,19 @@ def parse_with(parser: str | None, content: bytes, headers: dict[str, str], url:
     if raw is None:
         if parser == "fastfeedparser":
             return _failed(FailureKind.PARSE_ERROR, f"{url}: fastfeedparser rejected this feed", "fastfeedparser")
-        raw = _run_feedparser(data)
+        raw = _run_feedparser(data, prepared.added_prefix)
         used = "feedparser"
 
     if raw.problem:
         notes.append(raw.problem)
     problem = "; ".join(notes) or None
     if not raw.entries and not raw.is_feed:
-        return _failed(*_classify_nothing(text, root, raw.problem, url), used)
+        return _failed(*_classify_nothing(text, len(content), root, raw.problem, url), used)
 
+    if raw.language is None:
+        # fastfeedparser reads xml:lang only, not RSS's <language> (nor <dc:language>).
+        m = _LANGUAGE.search(text, 0, 65536)
+        raw.language = collapse(m.group(1)) or None if m else None
     base = _feed_base(raw, url)
     link = _resolve(base, raw.link) if raw.link else None
     entries = [_build_entry(r, base, raw.language) for r in raw.entries]
@@ -244,7 +249,7 @@ def _same_start(a: str, b: str) -> bool:
     return bool(a) and abs(len(a) - len(b)) <= 16 and a[:200] == b[:200]
 
 
-def _run_feedparser(data: bytes) -> _RawFeed:
+def _run_feedparser(data: bytes, added_prefix: int = 0) -> _RawFeed:
     # BytesIO, never a str or bytes: feedparser treats strings as URLs or file names to open.
     # The text is already UTF-8 (xmlsafe.prepare), so the header says so. No Content-Location: we
     # resolve relative links ourselves, against the feed's own link before the fetch URL.
@@ -265,10 +270,11 @@ def _run_feedparser(data: bytes) -> _RawFeed:
         link=_s(feed.get("link")) or None,
         language=_s(feed.get("language")) or None,
         base=_s(title_detail.get("base")) or None,
-        is_feed=bool(d.get("version")) or bool(feed.get("title")),
+        # A feed root in a document too broken to yield anything else is not a quiet feed.
+        is_feed=(bool(d.get("version")) and not d.get("bozo")) or bool(feed.get("title")),
     )
     if d.get("bozo"):
-        out.problem = _describe_bozo(d.get("bozo_exception"), len(d.get("entries", [])))
+        out.problem = _describe_bozo(d.get("bozo_exception"), len(d.get("entries", [])), added_prefix)
     for e in d.get("entries", []):
         contents = [_s(c.get("value")) for c in (e.get("content") or []) if isinstance(c, dict)]
         summary = _s(e.get("summary"))
@@ -303,12 +309,15 @@ def _own(d: dict[str, Any], key: str) -> Any:
     return dict.get(d, key)
 
 
-def _describe_bozo(exc: object, n_entries: int) -> str:
+def _describe_bozo(exc: object, n_entries: int, added_prefix: int = 0) -> str:
     msg = str(exc) if exc is not None else "malformed feed"
-    line = getattr(exc, "getLineNumber", None)
-    col = getattr(exc, "getColumnNumber", None)
-    if callable(line) and callable(col):
-        msg = f"XML error at line {line()}, column {col()}: {getattr(exc, 'getMessage', lambda: msg)()}"
+    get_line = getattr(exc, "getLineNumber", None)
+    get_col = getattr(exc, "getColumnNumber", None)
+    if callable(get_line) and callable(get_col):
+        line, col = get_line(), get_col()
+        if line == 1 and isinstance(col, int):
+            col = max(0, col - added_prefix)
+        msg = f"XML error at line {line}, column {col}: {getattr(exc, 'getMessage', lambda: msg)()}"
     return f"{msg} (a lenient parse recovered {n_entries} entr{'y' if n_entries == 1 else 'ies'})"
 
 
@@ -543,20 +552,23 @@ def _describe_html(text: str, url: str) -> str:
     return f"{what}, not a feed; {advice}"
 
 
-def _describe_bytes(text: str | bytes) -> str:
+def _describe_bytes(text: str | bytes, nbytes: int | None = None) -> str:
     head = text[:60]
     if isinstance(head, bytes):
         head = head.decode("utf-8", errors="replace")
-    return f"{len(text)} bytes that are neither XML nor JSON (starts {collapse(head)!r})"
+    n = len(text) if nbytes is None else nbytes
+    return f"{n} bytes that are neither XML nor JSON (starts {collapse(head)!r})"
 
 
-def _classify_nothing(text: str, root: str | None, problem: str | None, url: str) -> tuple[FailureKind, str]:
+def _classify_nothing(
+    text: str, nbytes: int, root: str | None, problem: str | None, url: str
+) -> tuple[FailureKind, str]:
     """Why a body gave no entries and no feed: (kind, message)."""
     stripped = text.strip()
     if not stripped:
         return FailureKind.NOT_A_FEED, f"{url}: the body is only white space, not a feed"
     if root is None:
-        return FailureKind.NOT_A_FEED, f"{url}: {_describe_bytes(stripped)}"
+        return FailureKind.NOT_A_FEED, f"{url}: {_describe_bytes(stripped, nbytes)}"
     if root in _FEED_ROOTS or root.endswith(":rdf"):
         return FailureKind.PARSE_ERROR, f"{url}: a <{root}> document so broken that nothing could be read ({problem})"
     if problem:

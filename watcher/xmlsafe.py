@@ -33,6 +33,7 @@ from html.entities import html5, name2codepoint
 
 __all__ = ["Neutralised", "decode", "neutralise", "prepare"]
 
+_UTF8_DECL = '<?xml version="1.0" encoding="utf-8"?>'
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
 
 # An "&" that does not start one of the references XML itself understands. Numeric references are
@@ -68,6 +69,7 @@ class Neutralised:
     notes: list[str] = field(default_factory=list)
     removed_declarations: int = 0
     unknown_entities: dict[str, int] = field(default_factory=dict)
+    added_prefix: int = 0  # characters put in front of line 1 (error columns there shift by this)
 
 
 def _declaration_end(text: str, start: int) -> int:
@@ -113,7 +115,8 @@ def _declaration_end(text: str, start: int) -> int:
 def _fix_amp(match: re.Match[str], unknown: dict[str, int]) -> str:
     name = match.group(1)
     if name is None:
-        return "&amp;"  # a bare ampersand
+        unknown[""] = unknown.get("", 0) + 1  # counted under "": a bare ampersand
+        return "&amp;"
     numeric = _html_entity_ref(name)
     if numeric is not None:
         return numeric
@@ -163,7 +166,10 @@ def neutralise(text: str) -> Neutralised:
         else:
             result.removed_declarations += 1
     result.text = "".join(pieces)
+    bare = unknown.pop("", 0)
     result.unknown_entities = unknown
+    if bare:
+        result.notes.append(f"escaped {bare} bare '&' (should be &amp; in XML)")
     if result.removed_declarations:
         result.notes.append(
             f"removed {result.removed_declarations} DOCTYPE/ENTITY declaration(s); entities are never expanded"
@@ -328,6 +334,11 @@ def prepare(content: bytes, headers: dict[str, str]) -> Neutralised:
     result = neutralise(text)
     decl = _XML_DECL.match(result.text)
     if decl is not None:
-        result.text = '<?xml version="1.0" encoding="utf-8"?>' + result.text[decl.end():]
+        result.text = _UTF8_DECL + result.text[decl.end():]
+    elif result.text.startswith("<"):
+        # Without one, feedparser adds a declaration and a line break, and its error line numbers
+        # would be one off from the feed's.
+        result.text = _UTF8_DECL + result.text
+        result.added_prefix = len(_UTF8_DECL)
     result.notes[:0] = notes
     return result
