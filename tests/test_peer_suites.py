@@ -108,8 +108,12 @@ def test_titles_match_rss_parser_js_expected_output() -> None:
     agree = 0
     report = []
     for inp, out in pairs:
-        # One expected file is Latin-1 (the suite tests encodings); bad bytes do not matter here.
-        expected = json.loads(out.read_bytes().decode("utf-8", errors="replace")).get("feed", {}).get("items", [])
+        raw = out.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")  # two expected files are Latin-1 (the suite tests encodings)
+        expected = json.loads(text).get("feed", {}).get("items", [])
         fd = parse_feed(inp.read_bytes(), {}, "http://feeds.example.com/feed")
         want = [collapse(html_to_text(i.get("title") or "")) for i in expected]
         got = [e.title for e in fd.entries]
@@ -118,4 +122,4 @@ def test_titles_match_rss_parser_js_expected_output() -> None:
         else:
             report.append(f"{inp.name}: {len(got)} vs {len(want)} items; first {got[:1]} vs {want[:1]}")
     # Parsers legitimately differ on a few odd inputs; most must agree.
-    assert agree >= 0.8 * len(pairs), f"{agree}/{len(pairs)} agree:\n" + "\n".join(report)
+    assert agree >= 0.9 * len(pairs), f"{agree}/{len(pairs)} agree:\n" + "\n".join(report)
