@@ -31,8 +31,8 @@ def _series() -> list[str]:
 @pytest.mark.parametrize("name", _series())
 def test_each_story_stored_once(tmp_path, name):
     from watcher.ingest import store_source
-    from watcher.parse import parse_feed
     from watcher.pipeline import load_processors
+    from watcher.prepare import prepare_feed
 
     cfg_path = tmp_path / "sources.yaml"
     cfg_path.write_text(f"sources:\n  - name: {name}\n    url: http://127.0.0.1:9/{name}.xml\n"
@@ -49,11 +49,11 @@ def test_each_story_stored_once(tmp_path, name):
     entries = 0
     for i, f in enumerate(polls):
         body = f.read_bytes()
-        feed = parse_feed(body, {}, source.url)
-        assert feed.failure is None, (f, feed.failure)
-        entries += len(feed.entries)
+        prepared = prepare_feed(matcher, body, {}, source.url, source.language)
+        assert prepared.feed.failure is None, (f, prepared.feed.failure)
+        entries += len(prepared.entries)
         result = FetchResult(url=source.url, final_url=source.url, status=200, content=body, nbytes=len(body))
-        store_source(db, cfg, source, result, feed, matcher=matcher, deduper=deduper,
+        store_source(db, cfg, source, result, prepared, deduper=deduper,
                      now=now + timedelta(hours=i), duration=0.0)
     rows = db.execute("SELECT canonical_link, title, summary FROM items WHERE duplicate_of IS NULL").fetchall()
     stored = db.execute("SELECT count(*) FROM items").fetchone()[0]

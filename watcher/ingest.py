@@ -21,18 +21,18 @@ from . import backoff, store
 from .config import Config, Source, parse_interval
 from .dedup import Deduper
 from .links import canonical_link
-from .match import Matcher, review_status_after
+from .match import review_status_after
 from .model import (
+    NOT_DUPLICATE,
     DedupDecision,
     EntryData,
     Failure,
     FailureKind,
-    FeedData,
     FetchResult,
     ItemIntent,
     MatchResult,
-    NOT_DUPLICATE,
 )
+from .prepare import PreparedEntry, PreparedFeed
 
 
 @dataclass
@@ -63,20 +63,18 @@ def content_hash(e: EntryData) -> str:
     return h.hexdigest()
 
 
-def make_intent(source: Source, feed: FeedData, entry: EntryData, matcher: Matcher, now: datetime) -> ItemIntent:
-    """Turn a parsed entry into what the store needs, with its match (dedup comes after, in the store)."""
+def make_intent(source: Source, prepared: PreparedEntry, now: datetime) -> ItemIntent:
+    """Turn a prepared entry into what the store needs (dedup comes after, against the store)."""
+    entry = prepared.entry
     published = entry.published or entry.updated
-    language = source.language or entry.language or feed.language
-    language = (language or "").split("-")[0].lower() or None
-    match = matcher.match(entry.title, entry.summary, entry.content, language)
     return ItemIntent(
         source=source.name,
         entry=entry,
         fetched_at=now,
         published=published or now,
         published_is_fetch_time=published is None,
-        language=language,
-        match=match,
+        language=prepared.language,
+        match=prepared.match,
         dedup=NOT_DUPLICATE,  # decided in save_entry, against the store as it is at that moment
     )
 
@@ -100,11 +98,12 @@ def _dedup_columns(d: DedupDecision) -> dict:
     }
 
 
-def _decide(deduper: Deduper, intent: ItemIntent, item_id: int | None, now: datetime) -> DedupDecision:
+def _decide(deduper: Deduper, intent: ItemIntent, prepared: PreparedEntry, item_id: int | None,
+            now: datetime) -> DedupDecision:
     e = intent.entry
     return deduper.decide(item_id=item_id, source=intent.source, guid=e.guid, link=e.link, title=e.title,
                           summary=e.summary, content=e.content, language=intent.language,
-                          published=intent.published, now=now)
+                          published=intent.published, now=now, fingerprint=prepared.fingerprint)
 
 
 def _remember(deduper: Deduper, item_id: int, intent: ItemIntent) -> None:
@@ -113,9 +112,10 @@ def _remember(deduper: Deduper, item_id: int, intent: ItemIntent) -> None:
                      published=intent.published, link=e.link)
 
 
-def save_entry(db: sqlite_utils.Database, source: Source, feed: FeedData, e: EntryData, *, matcher: Matcher,
-               deduper: Deduper, now: datetime) -> str:
+def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntry, *, deduper: Deduper,
+               now: datetime) -> str:
     """Insert or update one entry. Returns "new", "updated" or "seen". Runs inside the caller's transaction."""
+    e = prepared.entry
     digest = content_hash(e)
     row = db.execute(
         "SELECT id, content_hash, version, title, summary, content, link, review_status FROM items"
@@ -126,7 +126,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, feed: FeedData, e: Ent
         # Seen before, unchanged: the common case on every poll, so it costs one lookup and nothing more.
         db.execute("UPDATE items SET last_seen = ? WHERE id = ?", [store.iso(now), row[0]])
         return "seen"
-    intent = make_intent(source, feed, e, matcher, now)
+    intent = make_intent(source, prepared, now)
     columns = {
         "link": e.link,
         "canonical_link": canonical_link(e.link),
@@ -149,7 +149,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, feed: FeedData, e: Ent
             [item_id, version, title, summary, content, link, store.iso(now)],
         )
         deduper.forget(item_id)
-        decision = _decide(deduper, intent, item_id, now)
+        decision = _decide(deduper, intent, prepared, item_id, now)
         columns.update(_dedup_columns(decision))
         columns["version"] = version + 1
         columns["updated_at"] = store.iso(now)
@@ -158,7 +158,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, feed: FeedData, e: Ent
         db.execute(f"UPDATE items SET {sets} WHERE id = ?", [*columns.values(), item_id])
         _remember(deduper, item_id, intent)
         return "updated"
-    decision = _decide(deduper, intent, None, now)
+    decision = _decide(deduper, intent, prepared, None, now)
     columns.update(_dedup_columns(decision))
     columns.update(
         source=intent.source,
@@ -195,9 +195,10 @@ def _schedule(db: sqlite_utils.Database, cfg: Config, source: Source, result: Fe
     return state, sched
 
 
-def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result: FetchResult, feed: FeedData | None,
-                 *, matcher: Matcher, deduper: Deduper, now: datetime, duration: float) -> SourceOutcome:
+def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result: FetchResult,
+                 prepared: PreparedFeed | None, *, deduper: Deduper, now: datetime, duration: float) -> SourceOutcome:
     """Record one source's poll in one transaction and say how it went."""
+    feed = prepared.feed if prepared is not None else None
     failure = result.failure or (feed.failure if feed is not None else None)
     outcome = SourceOutcome(name=source.name, status="ok", duration_s=duration)
     if failure is None and feed is not None:
@@ -219,8 +220,8 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
                 state.update(etag=result.etag, last_modified=result.last_modified)
                 if feed is not None and feed.title:
                     state["feed_title"] = feed.title
-            for entry in feed.entries if feed is not None else ():
-                kind = save_entry(db, source, feed, entry, matcher=matcher, deduper=deduper, now=now)
+            for entry in prepared.entries if prepared is not None else ():
+                kind = save_entry(db, source, entry, deduper=deduper, now=now)
                 outcome.new += kind == "new"
                 outcome.updated += kind == "updated"
         if result.permanent_redirect:

@@ -45,6 +45,8 @@ try:  # fastfeedparser writes a description of its own when a feed has none; we 
 except ImportError:  # pragma: no cover - a future fastfeedparser; then we trust every description
     _ffp_synthesize = None
 
+# Any element an entry's date can come from, in RSS, RSS 1.0 (dc:), Atom 0.3 and 1.0.
+_DATE_TAG = re.compile(r"<(?:[\w-]+:)?(?:pubDate|date|published|updated|issued|modified|created)[\s>]")
 _ITEM_TAG = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
 _FIRST_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]*)")
 _HTML_TITLE = re.compile(r"<title[^>]*>(.{0,300}?)</title", re.IGNORECASE | re.DOTALL)
@@ -182,7 +184,9 @@ def _fast_rejects(raw: _RawFeed, text: str) -> bool:
     - an entry with neither title nor link nor id (a misread structure);
     - a guid marked isPermaLink="false" that it took as the link;
     - no entry with any text although the feed has description/summary/content elements;
-    - fewer entries than <item>/<entry> start tags (it stopped early, or skipped some).
+    - fewer entries than <item>/<entry> start tags (it stopped early, or skipped some);
+    - more dated entries than date elements: it reads a date out of a guid like "t-2" or "1234",
+      which the feed never gave as a date (the row would then hide that the date is the fetch time).
     """
     if not raw.entries:
         return True
@@ -197,6 +201,8 @@ def _fast_rejects(raw: _RawFeed, text: str) -> bool:
             return True
     if not any(e.summary_html or e.contents for e in raw.entries) and _BODY_TAG.search(text):
         # fastfeedparser drops a <description> holding raw (unescaped) HTML; feedparser keeps it.
+        return True
+    if sum(1 for e in raw.entries if e.published or e.updated) > len(_DATE_TAG.findall(text)):
         return True
     # Start tags inside CDATA can inflate the count; that only costs a feedparser run.
     return len(raw.entries) < len(_ITEM_TAG.findall(text))

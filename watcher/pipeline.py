@@ -1,18 +1,19 @@
 """One poll cycle, straight through: fetch, parse, process (match + dedup), store.
 
-    select sources  ->  fetch all (async, bounded)  ->  parse each (worker processes)
-                    ->  per source, in ONE write transaction: process every entry and store it
+    select sources  ->  fetch all (async, bounded)  ->  parse, match, fingerprint each (worker processes)
+                    ->  per source, in ONE write transaction: dedup every entry and store it
 
 Where each step lives:
-    fetched        watcher/fetch.py      Fetcher.fetch() -> FetchResult
-    parsed         watcher/parse.py      parse_feed()    -> FeedData
-    matched        watcher/match.py      Matcher.match() -> MatchResult
+    fetched        watcher/fetch.py      Fetcher.fetch()  -> FetchResult
+    parsed         watcher/parse.py      parse_feed()     -> FeedData          } prepare.py, in
+    matched        watcher/match.py      Matcher.match()  -> MatchResult       } worker processes
     deduplicated   watcher/dedup/        Deduper.decide() -> DedupDecision
-    stored         watcher/ingest.py     store_source()  (items, versions, fetches, source state)
+    stored         watcher/ingest.py     store_source()   (items, versions, fetches, source state)
 
-Parsing is the CPU-heavy step, so it runs in a pool of worker processes while the event loop keeps
-fetching; storing stays in this process because SQLite has one writer anyway. One source's failure is
-a value (`SourceOutcome.status == "failed"`), never an exception that stops the others.
+Parsing, matching and fingerprinting are pure and CPU-heavy, so they run in a pool of worker processes
+(one per core) while the event loop keeps fetching; deduplicating and storing need the store and stay in
+this process, because SQLite has one writer anyway. One source's failure is a value
+(`SourceOutcome.status == "failed"`), never an exception that stops the others.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ from .errors import UsageError
 from .fetch import Fetcher
 from .ingest import SourceOutcome, store_source
 from .match import Matcher
-from .model import FeedData, FetchResult
-from .parse import parse_feed
+from .model import FetchResult
+from .prepare import PreparedFeed, init_worker, prepare_feed, prepare_in_worker
 
 log = logging.getLogger("watcher.poll")
 
@@ -137,28 +138,30 @@ def _warm(_: int) -> None:
     """Run once in each worker so it exists before the event loop starts (fork is then safe)."""
 
 
-def make_parse_pool(workers: int) -> Executor | None:
+def make_pool(workers: int, matcher: Matcher) -> Executor | None:
     if workers < 2:
         return None  # one feed or one core: a pool would cost more than it saves
-    # fork: the workers inherit the imported parser instead of importing it again (forkserver/spawn
-    # would re-import feedparser in each). Forked before any event-loop thread exists.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"))
+    # fork: the workers inherit the imported parser and the compiled keyword list instead of
+    # importing and compiling again. Forked (by the warm-up) before any event-loop thread exists.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=init_worker, initargs=(matcher,))
     list(pool.map(_warm, range(workers)))
     return pool
 
 
-async def _fetch_and_parse(fetcher: Fetcher, pool: Executor | None, source: Source, etag: str | None,
-                           last_modified: str | None) -> tuple[Source, FetchResult, FeedData | None, float]:
+async def _fetch_and_prepare(fetcher: Fetcher, pool: Executor | None, matcher: Matcher, source: Source,
+                             etag: str | None, last_modified: str | None
+                             ) -> tuple[Source, FetchResult, PreparedFeed | None, float]:
     t0 = time.perf_counter()
     result = await fetcher.fetch(source.url, etag=etag, last_modified=last_modified)
-    feed = None
+    prepared = None
     if result.ok and not result.not_modified:
+        args = (result.content, result.headers, result.final_url, source.language)
         if pool is None:
-            feed = parse_feed(result.content, result.headers, result.final_url)
+            prepared = prepare_feed(matcher, *args)
         else:
-            loop = asyncio.get_running_loop()
-            feed = await loop.run_in_executor(pool, parse_feed, result.content, result.headers, result.final_url)
-    return source, result, feed, time.perf_counter() - t0
+            prepared = await asyncio.get_running_loop().run_in_executor(pool, prepare_in_worker, *args)
+    return source, result, prepared, time.perf_counter() - t0
 
 
 async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], pool: Executor | None,
@@ -167,13 +170,13 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
     outcomes: list[SourceOutcome] = []
     async with Fetcher(cfg.fetch) as fetcher:
         tasks = [
-            asyncio.create_task(_fetch_and_parse(fetcher, pool, s, *validators.get(s.name, (None, None))))
+            asyncio.create_task(_fetch_and_prepare(fetcher, pool, matcher, s, *validators.get(s.name, (None, None))))
             for s in sources
         ]
         # Store each source as soon as it is parsed, so a crash later loses nothing already done.
         for fut in asyncio.as_completed(tasks):
-            source, result, feed, elapsed = await fut
-            outcome = store_source(db, cfg, source, result, feed, matcher=matcher, deduper=deduper,
+            source, result, prepared, elapsed = await fut
+            outcome = store_source(db, cfg, source, result, prepared, deduper=deduper,
                                    now=now or store.utcnow(), duration=elapsed)
             log.info("%s", outcome.log_line())
             outcomes.append(outcome)
@@ -197,7 +200,7 @@ def poll(cfg: Config, db: sqlite_utils.Database, *, names: list[str] | None = No
     if not picked:
         return summary
     matcher, deduper = load_processors(cfg, db)
-    pool = make_parse_pool(_worker_count(cfg, len(picked)))
+    pool = make_pool(_worker_count(cfg, len(picked)), matcher)
     try:
         summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, deduper, now))
     finally:

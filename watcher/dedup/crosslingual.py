@@ -15,13 +15,14 @@ from ..normalize import fold
 
 __all__ = ["anchors", "script_language", "score"]
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_LATIN = re.compile(r"^[a-z0-9]+$")
 _SENTENCE_END = re.compile(r"[.!?。！？:\n\"“”«»]\s*$")
 
 
-_DIGIT = re.compile(r"\d")
-_ASCII_TOKEN = re.compile(r"[a-z0-9]+")
+_CODE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
+# A whole word (no word character on either side) of ASCII letters: a name left untranslated.
+_ASCII_WORD = re.compile(r"(?<![^\W_])[A-Za-z]{3,}(?![^\W_])")
+# The same, capitalised and not all capitals (so not an acronym nor a shouted headline word).
+_CAPITALISED = re.compile(r"(?<![^\W_])[A-Z](?=[A-Za-z]*[a-z])[A-Za-z]{2,}(?![^\W_])")
 # Counting by regex, not by a Python loop per character: this runs on every stored item.
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 _CJK = re.compile(r"[\u4E00-\u9FFF]")
@@ -46,35 +47,28 @@ def script_language(text: str) -> str:
     return "vi" if vi > latin * 0.03 else "en"
 
 
-def anchors(text: str) -> set[str]:
+def anchors(text: str, language: str | None = None) -> set[str]:
     """Anchors of a text: numbers of two or more digits, letter+digit codes, and Latin-script names.
 
     In a Latin-script text (English, Vietnamese) a name is a capitalised word that does not open a
     sentence; in Arabic or Chinese text every Latin-script word is one (it was left untranslated).
+    Each kind is one regex scan: this runs on every stored item.
     """
     out: set[str] = set()
-    latin_script = script_language(text) in ("en", "vi")
-    for m in _WORD.finditer(text):
-        w = m.group(0)
-        if w.isascii():
-            toks = [w.lower()]
-        elif _DIGIT.search(w):
-            # CJK runs glue to digits ("性能近3倍于h20"): keep only the ASCII alphanumeric pieces.
-            toks = _ASCII_TOKEN.findall(fold(w))
-        else:
-            continue  # a word with marks or in another script, and no digit: never an anchor
-        for tok in toks:
-            if tok.isdigit():
-                if len(tok) >= 2:
-                    out.add(tok.lstrip("0") or "0")
-            elif not tok.isalpha():
-                out.add(tok)  # letters and digits: a model number or code
-            elif len(tok) >= 3 and w.isascii():
-                if not latin_script:
-                    out.add(tok)
-                elif w[0].isupper() and not w.isupper() and m.start() > 0 \
-                        and not _SENTENCE_END.search(text[max(0, m.start() - 3):m.start()]):
-                    out.add(tok)
+    # Numbers and codes, on folded text: Arabic-Indic digits are ASCII there, and CJK glued to digits
+    # ("性能近3倍于h20") splits cleanly because only [a-z0-9] runs are taken.
+    for tok in _CODE.findall(fold(text)):
+        if not tok.isdigit():
+            out.add(tok)
+        elif len(tok) >= 2:
+            out.add(tok.lstrip("0") or "0")
+    if (language or script_language(text)) in ("en", "vi"):
+        for m in _CAPITALISED.finditer(text):
+            start = m.start()
+            if start > 0 and not _SENTENCE_END.search(text[max(0, start - 3):start]):
+                out.add(m.group(0).lower())
+    else:
+        out.update(w.lower() for w in _ASCII_WORD.findall(text))
     return out
 
 

@@ -50,7 +50,7 @@ def fingerprint(title: str, summary: str, content: str, language: str | None) ->
     lead = shingles(lead_toks) if len(lead_toks) >= LEAD_TOKENS // 2 else set()
     text = "\n".join(t for t in (title, summary, content) if t)
     lang = language if language in ("en", "vi", "ar", "zh") else crosslingual.script_language(text)
-    return Fingerprint(frozenset(full), frozenset(lead), frozenset(crosslingual.anchors(text)), lang)
+    return Fingerprint(frozenset(full), frozenset(lead), frozenset(crosslingual.anchors(text, lang)), lang)
 
 
 def _epoch(dt: datetime) -> int:
@@ -78,7 +78,11 @@ class Deduper:
 
     def decide(self, *, item_id: int | None, source: str, guid: str, link: str | None, title: str,
                summary: str, content: str, language: str | None, published: datetime,
-               now: datetime) -> DedupDecision:
+               now: datetime, fingerprint: Fingerprint | None = None) -> DedupDecision:
+        """Is this item a repeat? `fingerprint`, when the caller computed it elsewhere (a worker
+        process), must be `fingerprint(title, summary, content, language)`."""
+        if fingerprint is not None:
+            self._last = ((title, summary, content, language), fingerprint)
         fp = self._fingerprint(title, summary, content, language)
         return (self._by_link(item_id, link, published)
                 or self._by_seed(fp)

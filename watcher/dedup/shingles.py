@@ -4,7 +4,9 @@ Text is folded with `normalize.fold` first, the same fold keyword matching uses,
 Vietnamese diacritics, in NFD form or in traditional characters yields the same shingles as the
 original. Tokens are words for space-separated scripts and single characters for Chinese and
 Japanese (no word boundaries there); a shingle is SIZE consecutive tokens, hashed to 64 bits so
-that sets stay small and compare fast.
+that sets stay small and compare fast. Each token is hashed once (CRC-32, stable across processes,
+unlike `hash()`), and a shingle's hash is a fixed mix of its tokens' hashes computed by numpy for the
+whole text at once: this runs on every stored item, so it must not cost a hash object per shingle.
 
 Paragraphs are shingled one at a time and each distinct paragraph counts once: seeds repeat their own
 paragraphs, and a shingle spanning two paragraphs belongs to neither.
@@ -12,9 +14,11 @@ paragraphs, and a shingle spanning two paragraphs belongs to neither.
 
 from __future__ import annotations
 
-import hashlib
 import re
+import zlib
 from typing import Iterable
+
+import numpy as np
 
 from ..normalize import fold
 
@@ -31,17 +35,31 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(fold(text))
 
 
-def _h(s: str) -> int:
-    return int.from_bytes(hashlib.blake2b(s.encode("utf-8"), digest_size=8).digest(), "little")
+# Odd 64-bit multipliers, one per position in the shingle, so "a b c" and "c b a" differ.
+_MIX = [np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)]
+_MASK = (1 << 63) - 1  # shingle hashes stay non-negative, so they fit SQLite and JSON as they are
+
+
+def _token_hashes(toks: list[str]) -> np.ndarray:
+    return np.fromiter((zlib.crc32(t.encode("utf-8")) for t in toks), dtype=np.uint64, count=len(toks))
 
 
 def shingles(toks: list[str], size: int = SIZE) -> set[int]:
     """Hashed shingles of a token list; a text shorter than `size` tokens is one shingle."""
     if not toks:
         return set()
-    if len(toks) <= size:
-        return {_h(" ".join(toks))}
-    return {_h(" ".join(toks[i:i + size])) for i in range(len(toks) - size + 1)}
+    h = _token_hashes(toks)
+    if len(toks) < size:
+        size = len(toks)
+    n = len(toks) - size + 1
+    with np.errstate(over="ignore"):
+        acc = np.full(n, np.uint64(size), dtype=np.uint64)
+        for j in range(size):
+            acc = acc * _MIX[j] + h[j:j + n]
+        acc ^= acc >> np.uint64(29)
+        acc *= _MIX[3]
+        acc ^= acc >> np.uint64(32)
+    return set((acc & np.uint64(_MASK)).tolist())
 
 
 def paragraphs(text: str) -> list[str]:

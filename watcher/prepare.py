@@ -1,0 +1,68 @@
+"""The CPU-heavy, store-free part of processing a feed: parse it, match every entry, fingerprint it.
+
+All three are pure functions of the fetched bytes and the (read-only) keyword list, so they run in the
+pipeline's worker processes, one feed per task, while the main process fetches and stores. What needs
+the store (is this entry new? does it repeat a stored item?) stays in `ingest.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .dedup.decide import Fingerprint, fingerprint
+from .match import Matcher
+from .model import EntryData, FeedData, MatchResult
+from .parse import parse_feed
+
+
+@dataclass(frozen=True)
+class PreparedEntry:
+    entry: EntryData
+    language: str | None
+    match: MatchResult
+    fingerprint: Fingerprint
+
+
+@dataclass(frozen=True)
+class PreparedFeed:
+    feed: FeedData
+    entries: list[PreparedEntry]
+
+
+def item_language(source_language: str | None, entry: EntryData, feed: FeedData) -> str | None:
+    """The configured language wins; else the entry's, else the feed's; "zh-CN" -> "zh"."""
+    language = source_language or entry.language or feed.language
+    return (language or "").split("-")[0].split("_")[0].lower() or None
+
+
+def prepare_entry(matcher: Matcher, feed: FeedData, entry: EntryData, source_language: str | None) -> PreparedEntry:
+    language = item_language(source_language, entry, feed)
+    return PreparedEntry(
+        entry=entry,
+        language=language,
+        match=matcher.match(entry.title, entry.summary, entry.content, language),
+        fingerprint=fingerprint(entry.title, entry.summary, entry.content, language),
+    )
+
+
+def prepare_feed(matcher: Matcher, content: bytes, headers: dict[str, str], url: str,
+                 source_language: str | None) -> PreparedFeed:
+    feed = parse_feed(content, headers, url)
+    if feed.failure is not None:
+        return PreparedFeed(feed, [])
+    return PreparedFeed(feed, [prepare_entry(matcher, feed, e, source_language) for e in feed.entries])
+
+
+# --- in a worker process ----------------------------------------------------------------------------
+# The matcher is handed to each worker once, when the pool starts, not with every feed.
+_matcher: Matcher | None = None
+
+
+def init_worker(matcher: Matcher) -> None:
+    global _matcher
+    _matcher = matcher
+
+
+def prepare_in_worker(content: bytes, headers: dict[str, str], url: str, source_language: str | None) -> PreparedFeed:
+    assert _matcher is not None, "init_worker was not run in this process"
+    return prepare_feed(_matcher, content, headers, url, source_language)
