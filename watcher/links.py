@@ -11,6 +11,7 @@ matter. The result is a comparison key, not a URL to fetch: it is always written
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 __all__ = ["canonical_link"]
@@ -71,6 +72,7 @@ def _path(path: str) -> str:
     return path or ""
 
 
+@lru_cache(maxsize=8192)  # the pipeline asks about each new item's link more than once
 def canonical_link(url: str | None) -> str | None:
     """The comparison key of an article link, or None when there is no usable http(s) link.
 

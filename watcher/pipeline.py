@@ -167,22 +167,24 @@ async def _fetch_and_prepare(fetcher: Fetcher, pool: Executor | None, matcher: M
 async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], pool: Executor | None,
                matcher: Matcher, deduper: Deduper, now: datetime | None) -> list[SourceOutcome]:
     validators = {r[0]: (r[1], r[2]) for r in db.execute("SELECT name, etag, last_modified FROM sources")}
-    outcomes: list[SourceOutcome] = []
-    async with Fetcher(cfg.fetch) as fetcher:
-        tasks = [
-            asyncio.create_task(_fetch_and_prepare(fetcher, pool, matcher, s, *validators.get(s.name, (None, None))))
-            for s in sources
-        ]
-        # Store each source as soon as it is parsed, so a crash later loses nothing already done.
-        for fut in asyncio.as_completed(tasks):
-            source, result, prepared, elapsed = await fut
+    # Sources fetched and prepared but not yet stored hold their bytes and fingerprints in memory;
+    # when storing is the slower side, this bound keeps them from piling up (1,000 feeds: 2.4 GB).
+    ahead = asyncio.Semaphore(2 * max(cfg.fetch.concurrency, _worker_count(cfg, len(sources))))
+
+    async def one(source: Source) -> SourceOutcome:
+        async with ahead:
+            source, result, prepared, elapsed = await _fetch_and_prepare(
+                fetcher, pool, matcher, source, *validators.get(source.name, (None, None)))
+            # Stored as soon as it is ready, so a crash later loses nothing already done. This is
+            # synchronous: the event loop runs one store at a time, which is what SQLite wants.
+            # (A writer thread measured no faster in bench/poll.py: the two cores are busy either way.)
             outcome = store_source(db, cfg, source, result, prepared, deduper=deduper,
                                    now=now or store.utcnow(), duration=elapsed)
-            log.info("%s", outcome.log_line())
-            outcomes.append(outcome)
-    order = {s.name: i for i, s in enumerate(sources)}
-    outcomes.sort(key=lambda o: order[o.name])
-    return outcomes
+        log.info("%s", outcome.log_line())
+        return outcome
+
+    async with Fetcher(cfg.fetch) as fetcher:
+        return list(await asyncio.gather(*(one(s) for s in sources)))
 
 
 def load_processors(cfg: Config, db: sqlite_utils.Database) -> tuple[Matcher, Deduper]:

@@ -35,12 +35,16 @@ __all__ = ["Deduper", "also_in", "Fingerprint", "fingerprint"]
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What dedup needs of one text: its shingles, its lead's shingles, its anchors."""
+    """What dedup needs of one text: its shingles, its lead's shingles, its LSH keys, its anchors.
+
+    All of it is a pure function of the text, so the pipeline computes it in a worker process.
+    """
 
     full: frozenset[int]
     lead: frozenset[int]
     anchors: frozenset[str]
     language: str
+    keys: tuple[int, ...] = ()  # index keys (index.keys_for), empty when too short to index
 
 
 def fingerprint(title: str, summary: str, content: str, language: str | None) -> Fingerprint:
@@ -50,7 +54,8 @@ def fingerprint(title: str, summary: str, content: str, language: str | None) ->
     lead = shingles(lead_toks) if len(lead_toks) >= LEAD_TOKENS // 2 else set()
     text = "\n".join(t for t in (title, summary, content) if t)
     lang = language if language in ("en", "vi", "ar", "zh") else crosslingual.script_language(text)
-    return Fingerprint(frozenset(full), frozenset(lead), frozenset(crosslingual.anchors(text, lang)), lang)
+    keys = tuple(keys_for(full, lead)) if full else ()
+    return Fingerprint(frozenset(full), frozenset(lead), frozenset(crosslingual.anchors(text, lang)), lang, keys)
 
 
 def _epoch(dt: datetime) -> int:
@@ -127,7 +132,7 @@ class Deduper:
             return None
         me = _epoch(published)
         window = int(timedelta(days=self.settings.window_days).total_seconds())
-        cands = self.index.candidates(keys_for(set(fp.full), set(fp.lead)), lo=me - window, hi=me,
+        cands = self.index.candidates(list(fp.keys), lo=me - window, hi=me,
                                       exclude=item_id)
         found: list[tuple[int, int, str, float, tuple]] = []
         for c in cands:
@@ -186,7 +191,7 @@ class Deduper:
         if len(fp.full) < self.settings.min_shared:
             self.index.remove(item_id)  # too short to verify anything against
         else:
-            self.index.add(item_id, _epoch(published), keys_for(set(fp.full), set(fp.lead)))
+            self.index.add(item_id, _epoch(published), list(fp.keys))
 
     def _adopt_later(self, item_id: int, fp: Fingerprint, published: datetime, link: str | None) -> None:
         row = self.db.execute("SELECT duplicate_of, dup_possible FROM items WHERE id = ?", [item_id]).fetchone()
@@ -203,7 +208,7 @@ class Deduper:
                 later[iid] = ("link", 1.0)
         if len(fp.full) >= self.settings.min_shared:
             window = int(timedelta(days=self.settings.window_days).total_seconds())
-            for c in self.index.candidates(keys_for(set(fp.full), set(fp.lead)), lo=me[0], hi=me[0] + window,
+            for c in self.index.candidates(list(fp.keys), lo=me[0], hi=me[0] + window,
                                            exclude=item_id):
                 if c.item_id in later:
                     continue

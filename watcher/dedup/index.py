@@ -104,11 +104,16 @@ class LshIndex:
         if not keys:
             return []
         counts: dict[int, int] = {}
-        sql = "SELECT item_id FROM dedup_keys WHERE key = ? ORDER BY item_id DESC LIMIT ?"
+        # One statement for all keys (each posting list still capped): far fewer round trips than a
+        # query per key, and this runs for every new item.
+        one = "SELECT item_id FROM (SELECT item_id FROM dedup_keys WHERE key = ? ORDER BY item_id DESC LIMIT ?)"
+        sql = " UNION ALL ".join([one] * len(keys))
+        params: list[int] = []
         for k in keys:
-            for (iid,) in self.db.conn.execute(sql, (k, per_key)):
-                if iid != exclude:
-                    counts[iid] = counts.get(iid, 0) + 1
+            params += (k, per_key)
+        for (iid,) in self.db.conn.execute(sql, params):
+            if iid != exclude:
+                counts[iid] = counts.get(iid, 0) + 1
         if not counts:
             return []
         best = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: limit * 3]

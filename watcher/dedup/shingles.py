@@ -30,9 +30,14 @@ _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\
 _PARA = re.compile(r"\n\s*|\r\s*|\u2029")
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def tokens(text: str) -> list[str]:
     """Folded tokens of text."""
-    return _TOKEN.findall(fold(text))
+    folded = fold(text)
+    # fold() leaves single spaces between words, so without CJK a split is the same as the regex.
+    return _TOKEN.findall(folded) if _CJK.search(folded) else folded.split()
 
 
 # Odd 64-bit multipliers, one per position in the shingle, so "a b c" and "c b a" differ.
