@@ -219,3 +219,47 @@ def test_export_csv_and_since(feed_server, tmp_path):
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("id,source,guid,link")
     assert len(lines) == 2 and "t-1" in lines[1]
+
+
+def test_show_explains_the_match_the_repost_and_the_review(feed_server, tmp_path):
+    story = dict(ON_TOPIC, description=(
+        "The Commerce Department's Bureau of Industry and Security said on Monday that exports of Nvidia's "
+        "H20 accelerators to China will need a licence, closing a gap that let Chinese cloud providers buy "
+        "the chips. The rule takes effect immediately and covers AMD's MI308 as well."))
+    a = feed_server.add("/a.xml", rss([story]))
+    b = feed_server.add("/b.xml", rss([dict(story, guid="wire-copy", link="http://127.0.0.1/other/h20-copy",
+                                            pubDate="Mon, 03 Nov 2025 10:00:00 GMT")]))
+    cfg_path = write_config(tmp_path, [{"name": "a", "url": a}, {"name": "b", "url": b}])
+    run_cli(cfg_path, "poll")
+    rows = {r["source"]: r for r in _export(cfg_path)}
+    original, repost = rows["a"], rows["b"]
+    assert repost["duplicate_of"] == f"item:{original['id']}"
+    run_cli(cfg_path, "review", "accept", str(original["id"]), "--note", "key story")
+    shown = run_cli(cfg_path, "show", str(original["id"])).stdout
+    assert "relevant: yes" in shown and "H20" in shown and "[" in shown  # a term with its context marked
+    assert f"also in: b #{repost['id']}" in shown
+    assert "-> accepted" in shown and "key story" in shown
+    shown = run_cli(cfg_path, "show", str(repost["id"])).stdout
+    assert f"duplicate of item:{original['id']}" in shown
+    p = run_cli(cfg_path, "show", "999", check=False)
+    assert p.returncode == 2 and "no item with id 999" in p.stderr
+
+
+def test_a_trickling_server_is_cut_off_by_the_total_deadline(feed_server, tmp_path):
+    good = feed_server.add("/good.xml", rss([ON_TOPIC]))
+    slow = feed_server.add_behaviour("/slow.xml", "trickle", interval=0.3)
+    cfg_path = write_config(tmp_path, [{"name": "slow", "url": slow}, {"name": "good", "url": good}],
+                            extra="fetch:\n  total_timeout: 1.5\n  read_timeout: 30")
+    out = run_cli(cfg_path, "poll")
+    assert "1 ok, 1 failed" in out.stdout and "failed: slow: timeout" in out.stderr
+    status = {r["name"]: r for r in json.loads(run_cli(cfg_path, "status", "--format", "json").stdout)}
+    assert status["slow"]["last_error_kind"] == "timeout" and "total_timeout" in status["slow"]["last_error"]
+    assert status["good"]["items"] == 1
+
+
+def test_an_oversized_feed_is_refused_and_says_which_setting_to_raise(feed_server, tmp_path):
+    big = feed_server.add_behaviour("/big.xml", "oversized", size=3_000_000, content_length=False)
+    cfg_path = write_config(tmp_path, [{"name": "big", "url": big}], extra="fetch:\n  max_bytes: 1000000")
+    out = run_cli(cfg_path, "poll")
+    assert "failed: big: too_large" in out.stderr and "max_bytes" in out.stderr
+    assert _export(cfg_path) == []

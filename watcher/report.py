@@ -8,7 +8,9 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from .config import Config
+from .dedup import also_in
 from .errors import UsageError
+from .review import history as review_history
 
 
 @dataclass
@@ -61,11 +63,8 @@ def item_detail(db: sqlite_utils.Database, item_id: int) -> dict:
         for r in db.execute("SELECT version, title, replaced_at FROM item_versions WHERE item_id = ? ORDER BY version",
                             [item_id])
     ]
-    item["also_in"] = [
-        dict(zip(("id", "source", "link", "title"), r))
-        for r in db.execute("SELECT id, source, link, title FROM items WHERE duplicate_of = ? ORDER BY published",
-                            [f"item:{item_id}"])
-    ]
+    item["also_in"] = also_in(db, item_id)
+    item["reviews"] = review_history(db, item_id)
     return item
 
 

@@ -167,9 +167,12 @@ def show(app: App, item_id: int, fmt: str) -> None:
     else:
         echo("duplicate: no")
     for a in item["also_in"]:
-        echo(f"  also in: {a['source']} #{a['id']} {a['link'] or ''}")
+        echo(f"  also in: {a['source']} #{a['id']} {a['link'] or ''} (by {a['dup_method']})")
     for v in item["versions"]:
         echo(f"  earlier version {v['version']} (replaced {_short(v['replaced_at'])}): {v['title']}")
+    for r in item["reviews"]:
+        note = f": {r['note']}" if r["note"] else ""
+        echo(f"  review: {r['previous'] or '-'} -> {r['status']} by {r['who']} at {_short(r['at'])}{note}")
 
 
 COMMANDS = [check, poll, status, export, show]

@@ -1,0 +1,78 @@
+"""The store: schema by migrations, WAL, and write transactions that take the lock up front."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+
+import pytest
+
+from watcher import store
+
+
+def test_schema_is_applied_once_and_the_store_is_in_wal_mode(tmp_path):
+    db = store.connect(tmp_path / "w.db")
+    applied = [r[0] for r in db.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
+    assert applied[0] == "m001_initial" and len(applied) == len(store.migrations._migrations)
+    db2 = store.connect(tmp_path / "w.db")  # a second open applies nothing again
+    assert [r[0] for r in db2.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")] == applied
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"sources", "fetches", "items", "item_versions"} <= set(db.table_names())
+
+
+def _read_then_write(path: str, worker: int, n: int, start) -> None:
+    db = store.connect(path)
+    start.wait()
+    for i in range(n):
+        # Read, then write: as a deferred transaction this fails with "database is locked" when the
+        # other process wrote in between; BEGIN IMMEDIATE waits for the lock instead.
+        with store.write(db):
+            count = db.execute("SELECT count(*) FROM sources").fetchone()[0]
+            db.execute("INSERT INTO sources (name, url) VALUES (?, ?)", [f"w{worker}-{i}-{count}", "http://x/"])
+
+
+def test_two_processes_writing_at_once_both_succeed(tmp_path):
+    path = str(tmp_path / "w.db")
+    store.connect(path)
+    ctx = multiprocessing.get_context("fork")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_read_then_write, args=(path, w, 150, start)) for w in range(2)]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert store.connect(path).execute("SELECT count(*) FROM sources").fetchone()[0] == 300
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path):
+    db = store.connect(tmp_path / "w.db")
+    with pytest.raises(ZeroDivisionError):
+        with store.write(db):
+            db.execute("INSERT INTO sources (name, url) VALUES ('a', 'http://x/')")
+            1 / 0
+    assert db.execute("SELECT count(*) FROM sources").fetchone()[0] == 0
+    assert not db.conn.in_transaction
+
+
+def test_an_unwritable_state_folder_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(store.StoreError) as e:
+        store.connect(blocker / "watcher.db")
+    assert "state" in str(e.value)
+
+
+def test_deferred_transactions_would_fail_where_immediate_ones_wait(tmp_path):
+    """Why write() begins IMMEDIATE: the failure it prevents, shown with plain sqlite3."""
+    path = tmp_path / "w.db"
+    store.connect(path)
+    a = sqlite3.connect(path, isolation_level=None, timeout=0.5)
+    b = sqlite3.connect(path, isolation_level=None, timeout=0.5)
+    a.execute("BEGIN")  # deferred
+    a.execute("SELECT count(*) FROM sources").fetchone()
+    b.execute("INSERT INTO sources (name, url) VALUES ('b', 'http://x/')")  # another writer commits
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        a.execute("INSERT INTO sources (name, url) VALUES ('a', 'http://x/')")
+    a.execute("ROLLBACK")
