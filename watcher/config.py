@@ -11,7 +11,6 @@ defaults *are* the schema, so adding a setting is adding a field.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import re
 import typing
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .errors import ConfigError, Problem
+from .yamlcheck import Checker, scalar
 
 LANGUAGES = ("en", "vi", "ar", "zh")
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -133,37 +133,16 @@ def default_config_path() -> Path:
     return Path(os.environ.get("WATCHER_CONFIG", "sources.yaml"))
 
 
-class _Checker:
-    def __init__(self, path: Path):
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def add(self, node: yaml.Node | None, message: str) -> None:
-        line = node.start_mark.line + 1 if node is not None else 0
-        self.problems.append(Problem(str(self.path), line, message))
-
-    def unknown(self, key_node: yaml.Node, known: typing.Iterable[str], where: str) -> None:
-        key = str(key_node.value)
-        close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-        self.add(key_node, f"unknown key {key!r} in {where}: {hint}")
-
-
-def _scalar(node: yaml.Node) -> typing.Any:
-    """The Python value of a scalar node, typed the way YAML would load it."""
-    return yaml.safe_load(yaml.serialize(node)) if isinstance(node, yaml.ScalarNode) else None
-
-
-def _typed(ck: _Checker, node: yaml.Node, want: type, what: str) -> typing.Any:
+def _typed(ck: Checker, node: yaml.Node, want: type, what: str) -> typing.Any:
     if want is list:
         if not isinstance(node, yaml.SequenceNode):
             ck.add(node, f"{what} must be a list, like [a, b]")
             return None
-        return [_scalar(n) for n in node.value]
+        return [scalar(n) for n in node.value]
     if not isinstance(node, yaml.ScalarNode):
         ck.add(node, f"{what} must be a single value, not a list or mapping")
         return None
-    value = _scalar(node)
+    value = scalar(node)
     if want is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if want is str and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -175,7 +154,7 @@ def _typed(ck: _Checker, node: yaml.Node, want: type, what: str) -> typing.Any:
     return value
 
 
-def _section(ck: _Checker, name: str, node: yaml.Node) -> typing.Any:
+def _section(ck: Checker, name: str, node: yaml.Node) -> typing.Any:
     cls = SECTIONS[name]
     if not isinstance(node, yaml.MappingNode):
         ck.add(node, f"{name}: must be a mapping of settings, like `{name}: {{key: value}}`")
@@ -204,7 +183,7 @@ def _section(ck: _Checker, name: str, node: yaml.Node) -> typing.Any:
     return inst
 
 
-def _check_digest(ck: _Checker, nodes: dict[str, yaml.Node], node: yaml.Node, d: DigestSettings) -> None:
+def _check_digest(ck: Checker, nodes: dict[str, yaml.Node], node: yaml.Node, d: DigestSettings) -> None:
     if not re.match(r"^([01]?\d|2[0-3]):[0-5]\d$", d.time):
         ck.add(nodes.get("time", node), f"digest.time {d.time!r} must be a 24-hour local time like \"07:00\" (quote it)")
     try:
@@ -215,7 +194,7 @@ def _check_digest(ck: _Checker, nodes: dict[str, yaml.Node], node: yaml.Node, d:
         ck.add(nodes.get("timezone", node), f"digest.timezone {d.timezone!r} is not a time zone name; use one like Asia/Ho_Chi_Minh")
 
 
-def _source(ck: _Checker, node: yaml.Node, default_interval: int, index: int) -> tuple[str | None, Source | None]:
+def _source(ck: Checker, node: yaml.Node, default_interval: int, index: int) -> tuple[str | None, Source | None]:
     """Validate one entry. Returns its name (even when the entry is otherwise broken) and the Source."""
     where = f"source #{index + 1}"
     if not isinstance(node, yaml.MappingNode):
@@ -281,7 +260,7 @@ def _source(ck: _Checker, node: yaml.Node, default_interval: int, index: int) ->
 def check(path: Path) -> tuple[Config | None, list[Problem]]:
     """Validate a config file. Returns the config (None if unusable) and every problem found."""
     path = Path(path)
-    ck = _Checker(path)
+    ck = Checker(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

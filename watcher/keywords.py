@@ -24,9 +24,7 @@ every language). Matching rules per script live in watcher/match.py; this module
 
 from __future__ import annotations
 
-import difflib
 import math
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +33,7 @@ import yaml
 from . import errors
 from .errors import Problem
 from .normalize import fold
+from .yamlcheck import Checker, scalar
 
 TERM_LANGUAGES = ("en", "vi", "ar", "zh", "any")
 TOP_KEYS = ("threshold", "title_weight", "context", "ignore", "topics")
@@ -93,34 +92,15 @@ class KeywordList:
         return [(r.topic, t) for r in self.rules for t in r.terms]
 
 
-class _Checker:
-    def __init__(self, path: Path):
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def add(self, node: yaml.Node | None, message: str) -> None:
-        line = node.start_mark.line + 1 if node is not None else 0
-        self.problems.append(Problem(str(self.path), line, message))
-
-    def unknown(self, key: yaml.Node, known: typing.Sequence[str], where: str) -> None:
-        close = difflib.get_close_matches(str(key.value), list(known), n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-        self.add(key, f"unknown key {key.value!r} in {where}: {hint}")
-
-
-def _value(node: yaml.Node) -> typing.Any:
-    return yaml.safe_load(yaml.serialize(node)) if isinstance(node, yaml.ScalarNode) else None
-
-
-def _number(ck: _Checker, node: yaml.Node, what: str, minimum: float = 0.0) -> float | None:
-    v = _value(node)
+def _number(ck: Checker, node: yaml.Node, what: str, minimum: float = 0.0) -> float | None:
+    v = scalar(node)
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= minimum:
         ck.add(node, f"{what} must be a number above {minimum:g}, like 3 or 1.5; got {v if v is not None else 'a list or mapping'!r}")
         return None
     return float(v)
 
 
-def _term(ck: _Checker, node: yaml.Node, lang: str, where: str) -> Term | None:
+def _term(ck: Checker, node: yaml.Node, lang: str, where: str) -> Term | None:
     if not isinstance(node, yaml.ScalarNode):
         ck.add(node, f"{where}: each term is one piece of text; write a list like [H20, export control]")
         return None
@@ -143,7 +123,7 @@ def _term(ck: _Checker, node: yaml.Node, lang: str, where: str) -> Term | None:
     return Term(text=text, lang=lang, line=line)
 
 
-def _term_list(ck: _Checker, node: yaml.Node, lang: str, where: str) -> list[Term]:
+def _term_list(ck: Checker, node: yaml.Node, lang: str, where: str) -> list[Term]:
     if isinstance(node, yaml.ScalarNode) and node.value not in (None, "", "~", "null"):
         nodes = [node]  # one term written without brackets: forgiving, it is unambiguous
     elif isinstance(node, yaml.SequenceNode):
@@ -161,7 +141,7 @@ def _term_list(ck: _Checker, node: yaml.Node, lang: str, where: str) -> list[Ter
     return out
 
 
-def _by_language(ck: _Checker, node: yaml.Node, where: str) -> list[Term]:
+def _by_language(ck: Checker, node: yaml.Node, where: str) -> list[Term]:
     """A mapping of language -> terms, or (for ignore/unless) a plain list meaning any language."""
     if isinstance(node, (yaml.SequenceNode, yaml.ScalarNode)):
         return _term_list(ck, node, "any", where)
@@ -174,7 +154,7 @@ def _by_language(ck: _Checker, node: yaml.Node, where: str) -> list[Term]:
     return out
 
 
-def _rule(ck: _Checker, node: yaml.Node, topic: str, index: int,
+def _rule(ck: Checker, node: yaml.Node, topic: str, index: int,
           context: dict[str, tuple[Term, ...]]) -> Rule | None:
     where = f"topic {topic!r} rule {index + 1}"
     if not isinstance(node, yaml.MappingNode):
@@ -212,7 +192,7 @@ def _rule(ck: _Checker, node: yaml.Node, topic: str, index: int,
                 else:
                     with_.append(n.value)
         elif key == "near":
-            got = _value(v)
+            got = scalar(v)
             if isinstance(got, bool) or not isinstance(got, int) or got < 1:
                 ck.add(v, f"{where} near: must be a whole number of words (1 or more), like 12")
             else:
@@ -234,7 +214,7 @@ def _rule(ck: _Checker, node: yaml.Node, topic: str, index: int,
 def check_keywords(path: Path) -> tuple[KeywordList | None, list[Problem]]:
     """Validate a keyword list. Returns the list (None if unusable) and every problem, with file:line."""
     path = Path(path)
-    ck = _Checker(path)
+    ck = Checker(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -318,7 +298,7 @@ def check_keywords(path: Path) -> tuple[KeywordList | None, list[Problem]]:
     return kl, ck.problems
 
 
-def _duplicates(ck: _Checker, rules: list[Rule]) -> None:
+def _duplicates(ck: Checker, rules: list[Rule]) -> None:
     """The same term twice in one topic would count twice: almost always a copy-paste slip."""
     first: dict[tuple[str, str, str], int] = {}
     for r in rules:

@@ -12,6 +12,7 @@ and nowhere else. Command groups live in sibling modules, one per area:
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
 
@@ -39,6 +40,23 @@ class App:
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """--since: a date (2026-11-01) or a date and time (2026-11-01T06:00), read as UTC."""
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM",
+                                 param_hint="--since") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def since_option(f):
+    return click.option("--since", metavar="DATE",
+                        help="Only items published on or after DATE (YYYY-MM-DD, UTC).")(f)
 
 
 @click.group()

@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime
 
 import click
 
 from .. import config as config_mod
 from .. import export as export_mod
 from .. import report
-from . import App, pass_app
-
-
-def parse_since(value: str | None) -> datetime | None:
-    """--since accepts a date (2026-11-01) or a date and time (2026-11-01T06:00)."""
-    if value is None:
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
-    return dt
-
-
-def since_option(f):
-    return click.option("--since", help="Only items published on or after this date (YYYY-MM-DD).")(f)
+from . import App, parse_since, pass_app, since_option
 
 
 @click.command()

@@ -8,30 +8,18 @@ published order so that originals are settled before their reposts, then reports
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
 
 import click
 
 from .. import store
 from ..dedup import Deduper, SeedIndex
 from ..dedup.recheck import recheck as run_recheck
-from ..errors import UsageError
-from . import pass_app
-
-
-def _date(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--since {text!r} is not a date; write it like 2025-06-01 or 2025-06-01T08:00") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+from . import parse_since, pass_app, since_option
 
 
 @click.command()
 @click.option("--recheck", is_flag=True, help="Decide stored items again (after new seeds or new thresholds).")
-@click.option("--since", metavar="DATE", help="Only items published on or after DATE (YYYY-MM-DD).")
+@since_option
 @click.option("--dry-run", is_flag=True, help="Report what would change, change nothing.")
 @click.option("--verbose", "-v", is_flag=True, help="List every changed item.")
 @pass_app
@@ -55,7 +43,7 @@ def dedup(app, recheck: bool, since: str | None, dry_run: bool, verbose: bool) -
         return
     deduper = Deduper(db, seeds, cfg.dedup)
     with store.write(db):
-        changes = run_recheck(db, deduper, since=_date(since), now=store.utcnow())
+        changes = run_recheck(db, deduper, since=parse_since(since), now=store.utcnow())
         if dry_run:
             db.conn.execute("ROLLBACK")
             db.conn.execute("BEGIN")  # write() commits on exit; give it an empty transaction

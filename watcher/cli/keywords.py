@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
@@ -21,7 +20,7 @@ from ..keywords import KeywordList, Rule, Term, check_keywords, load_keywords
 from ..match import Matcher, review_status_after
 from ..model import MatchResult
 from . import App, pass_app
-from .core import parse_since, since_option
+from . import parse_since, since_option
 
 CONTEXT_CHARS = 50  # shown either side of a matched term
 
