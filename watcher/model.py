@@ -91,7 +91,7 @@ class FeedData:
     link: str | None
     language: str | None
     entries: list[EntryData]
-    parser: str  # "fastfeedparser" | "feedparser"
+    parser: str  # "fastfeedparser" | "feedparser" | "json" (JSON Feed)
     problem: str | None = None  # a bozo problem that a lenient parse recovered from
     failure: Failure | None = None  # no usable feed at all
 

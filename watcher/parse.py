@@ -208,16 +208,21 @@ def _fast_rejects(raw: _RawFeed, text: str) -> bool:
     return len(raw.entries) < len(_ITEM_TAG.findall(text))
 
 
-def _from_fastfeedparser(d: Any) -> _RawFeed:
+def _feed_head(d: Any, *, is_feed: bool) -> _RawFeed:
+    """The feed-level fields, which both parsers return under the same keys."""
     feed = d.get("feed", {}) or {}
     title_detail = feed.get("title_detail") or {}
-    out = _RawFeed(
+    return _RawFeed(
         title=_s(feed.get("title")) or None,
         link=_s(feed.get("link")) or None,
         language=_s(feed.get("language")) or None,
         base=_s(title_detail.get("base")) or None,
-        is_feed=True,
+        is_feed=is_feed,
     )
+
+
+def _from_fastfeedparser(d: Any) -> _RawFeed:
+    out = _feed_head(d, is_feed=True)
     for e in d.get("entries", []):
         contents = [_s(c.get("value")) for c in (e.get("content") or []) if isinstance(c, dict)]
         description = _s(e.get("description"))
@@ -269,16 +274,9 @@ def _run_feedparser(data: bytes, added_prefix: int = 0) -> _RawFeed:
         response_headers={"content-type": "application/xml; charset=utf-8"},
         sanitize_html=False,  # the digest sanitises; here it would only cost time and change text
     )
-    feed = d.get("feed", {}) or {}
-    title_detail = feed.get("title_detail") or {}
-    out = _RawFeed(
-        title=_s(feed.get("title")) or None,
-        link=_s(feed.get("link")) or None,
-        language=_s(feed.get("language")) or None,
-        base=_s(title_detail.get("base")) or None,
-        # A feed root in a document too broken to yield anything else is not a quiet feed.
-        is_feed=(bool(d.get("version")) and not d.get("bozo")) or bool(feed.get("title")),
-    )
+    # A feed root in a document too broken to yield anything else is not a quiet feed.
+    is_feed = (bool(d.get("version")) and not d.get("bozo")) or bool((d.get("feed") or {}).get("title"))
+    out = _feed_head(d, is_feed=is_feed)
     if d.get("bozo"):
         out.problem = _describe_bozo(d.get("bozo_exception"), len(d.get("entries", [])), added_prefix)
     for e in d.get("entries", []):
