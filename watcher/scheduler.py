@@ -25,13 +25,16 @@ import signal
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from . import store
 from .config import Config, DigestSettings
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
 
 log = logging.getLogger("watcher.run")
 
@@ -54,7 +57,9 @@ def next_poll_at(next_check: datetime | None, hold_until: datetime | None, now: 
     The stored `next_check` (and `hold_until`, for backoff and Retry-After) is what the fetch layer
     decided; the scheduler adds jitter and never goes earlier. A source already due is polled now:
     however long it has been, that is one poll. Right after a poll, a time that is not in the future
-    means the poll did not record one (a bug, already logged); waiting one interval avoids a busy loop.
+    means the poll outlasted its interval (the pipeline counts the interval from the poll's start) or
+    recorded nothing (a bug, already logged): the missed turn is skipped and the source waits one
+    interval from now (at least RETRY_AFTER_BUG_S), never polled back to back in a busy loop.
     """
     due = max((t for t in (next_check, hold_until) if t is not None), default=None)
     if due is None or due <= now:
@@ -191,41 +196,43 @@ class Runner:
 
     # --- jobs
 
+    def _read_state(self, name: str) -> tuple[datetime | None, datetime | None, str | None]:
+        db = self._db()
+        try:
+            return _source_state(db).get(name, (None, None, None))
+        finally:
+            db.conn.close()
+
     def _poll_job(self, name: str) -> None:
         if self.stop.is_set():
             return
         source = self.cfg.source(name)
+        just_polled = False
         try:
-            db = self._db()
-            try:
-                next_check, hold_until, disabled = _source_state(db).get(name, (None, None, None))
-            finally:
-                db.conn.close()
+            next_check, hold_until, disabled = self._read_state(name)
             if disabled:
                 log.warning("%s: not polled any more: %s", name, disabled)
                 return
             now = self.clock()
-            when = next_poll_at(next_check, hold_until, now, source.interval, self.rng)
-            if when <= now:
+            if next_poll_at(next_check, hold_until, now, source.interval, self.rng) <= now:
                 # names=[...] polls it whatever its state; we just checked it is due and not held.
                 self.poll_once([name], due_only=False)
                 just_polled = True
-            else:  # someone (a `watcher poll` between runs) moved it; follow the database
-                just_polled = False
+            # else: the database says later (backoff, Retry-After, or a `watcher poll` between
+            # runs moved it): no poll now; the job is re-planned below from what is stored.
         except Exception:
             log.exception("%s: poll failed with a bug; trying again later", name)
             just_polled = True
-        db = self._db()
-        try:
-            next_check, hold_until, disabled = _source_state(db).get(name, (None, None, None))
-        finally:
-            db.conn.close()
+        next_check, hold_until, disabled = self._read_state(name)
         if disabled:
             log.warning("%s: not polled any more: %s", name, disabled)
             return
         now = self.clock()
         when = next_poll_at(next_check, hold_until, now, source.interval, self.rng, just_polled=just_polled)
-        self._add_poll(name, when)
+        # This job is still running while it re-adds itself, so a time already past would fire at
+        # once, meet max_instances=1, and be dropped by APScheduler: the source would never be polled
+        # again. A second's margin lets this instance finish first.
+        self._add_poll(name, max(when, now + timedelta(seconds=1)))
 
     def _digest_job(self) -> None:
         if self.stop.is_set():
@@ -269,18 +276,24 @@ class Runner:
         log.info("%s received: finishing polls in flight, then stopping", signal.Signals(signum).name)
         self.stop.set()
 
-    def serve(self) -> None:
-        """Run until SIGINT/SIGTERM. The caller holds the instance lock."""
+    @property
+    def scheduler(self) -> "BaseScheduler | None":
+        """The running APScheduler instance (None before `start`): one job per source, `poll:<name>`,
+        and `digest`, each a one-shot `date` job."""
+        return self._sched
+
+    def start(self) -> None:
+        """Catch up, build a missed digest, then start the scheduler thread with every job planned.
+
+        Returns at once (or after the catch-up, if `stop` is set meanwhile); `shutdown` ends it.
+        """
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self._on_signal)
+        from .pipeline import sync_sources
 
         db = self._db()
         try:
-            from .pipeline import sync_sources
-
             sync_sources(db, self.cfg)
             now = self.clock()
             plan = plan_start(self.cfg, db, now, self.rng)
@@ -313,10 +326,22 @@ class Runner:
                                                     just_polled=s.name in plan.catch_up))
         self._add_digest(next_digest_at(self.cfg.digest, now))
         self._sched.start()
+
+    def shutdown(self) -> None:
+        """Stop taking jobs and wait for polls in flight: each finishes and commits; jobs not started
+        yet never start."""
+        self.stop.set()
+        if self._sched is not None and self._sched.running:
+            self._sched.shutdown(wait=True)
+        log.info("stopped")
+
+    def serve(self) -> None:
+        """Run until SIGINT/SIGTERM. The caller holds the instance lock."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
         try:
+            self.start()
             while not self.stop.wait(1.0):
                 pass
         finally:
-            # wait=True: polls in flight finish and commit; jobs not started yet never start.
-            self._sched.shutdown(wait=True)
-            log.info("stopped")
+            self.shutdown()
