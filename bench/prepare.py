@@ -1,0 +1,101 @@
+"""What the per-item "prepare" work costs: parse, match and fingerprint against bare feedparser, one core.
+
+    .venv/bin/python bench/prepare.py [--feeds ../shared/realdata/feeds] [--repeat 3] [--html]
+
+Every feed file under --feeds is read once. Then, on one core and in this process (the pipeline runs
+the same three stages per feed in its worker processes, watcher/prepare.py):
+
+  bare feedparser   feedparser.parse() over the same bytes: the baseline bench/poll.py compares with
+  parse             watcher.parse.parse_feed (fast parser, html_to_text on every field)
+  match             Matcher.match for every entry, shipped keyword list
+  fingerprint       dedup.decide.fingerprint for every entry (shingles, lead, LSH keys, anchors)
+
+Each figure is CPU ms per item (time.process_time), the best of --repeat runs; the last line gives
+what the three stages add up to against bare feedparser. --html also times html_to_text alone over
+every title/summary/content field as the feed carries it (before any parsing of ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import feedparser  # noqa: E402
+
+from watcher.dedup.decide import fingerprint  # noqa: E402
+from watcher.match import Matcher  # noqa: E402
+from watcher.parse import parse_feed  # noqa: E402
+from watcher.prepare import item_language  # noqa: E402
+from watcher.text import html_to_text  # noqa: E402
+
+
+def best_of(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--feeds", type=Path, default=ROOT.parent / "shared" / "realdata" / "feeds")
+    ap.add_argument("--list", type=Path, default=ROOT / "seeds" / "keywords.yaml")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--html", action="store_true", help="also time html_to_text alone")
+    a = ap.parse_args()
+
+    files = sorted(p for p in a.feeds.rglob("*.xml") if p.is_file())
+    if not files:
+        sys.exit(f"no *.xml feeds under {a.feeds}; pass --feeds")
+    bodies = [p.read_bytes() for p in files]
+    matcher = Matcher.load(a.list)
+
+    feeds = [parse_feed(b, {}, f"http://127.0.0.1/{i}.xml") for i, b in enumerate(bodies)]
+    items = [(e, item_language(None, e, f)) for f in feeds if f.failure is None for e in f.entries]
+    n = len(items)
+    print(f"{len(files)} feeds, {n} items, {sum(map(len, bodies)) / 1e6:.1f} MB, best of {a.repeat}")
+
+    # The corpus and its parsed items are this process's, not a worker's: keep the garbage collector
+    # from walking them again and again while the stages run.
+    gc.collect()
+    gc.freeze()
+
+    def each(fn, xs) -> None:
+        for x in xs:
+            fn(x)  # results are dropped, as a worker hands each feed's back and moves on
+
+    bare = best_of(lambda: each(feedparser.parse, bodies), a.repeat)
+    parse = best_of(lambda: each(lambda b: parse_feed(b, {}, "http://127.0.0.1/f.xml"), bodies), a.repeat)
+    match = best_of(lambda: each(lambda i: matcher.match(i[0].title, i[0].summary, i[0].content, i[1]), items),
+                    a.repeat)
+    fp = best_of(lambda: each(lambda i: fingerprint(i[0].title, i[0].summary, i[0].content, i[1]), items),
+                 a.repeat)
+
+    def row(label: str, s: float) -> None:
+        print(f"{label:<16} {1000 * s / n:7.3f} ms/item  {s / bare:6.2f}x bare feedparser")
+
+    row("bare feedparser", bare)
+    row("parse", parse)
+    row("match", match)
+    row("fingerprint", fp)
+    row("prepare total", parse + match + fp)
+    if a.html:
+        fields = []
+        for b in bodies:
+            for e in feedparser.parse(b).entries:
+                fields.append(e.get("title", ""))
+                fields.append(e.get("summary", ""))
+                fields += [c.get("value", "") for c in e.get("content", [])]
+        row("html_to_text", best_of(lambda: each(html_to_text, fields), a.repeat))
+
+
+if __name__ == "__main__":
+    main()
