@@ -10,23 +10,30 @@ probably one story. The signal is weak, so it only ever flags a *possible* dupli
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 from ..normalize import fold
 
 __all__ = ["anchors", "script_language", "score"]
 
-_SENTENCE_END = re.compile(r"[.!?。！？:\n\"“”«»]\s*$")
+# A sentence ends (so the next capitalised word is no name) at one of these, maybe followed by spaces.
+_END = "[.!?。！？:\n\"“”«»]"
 
-
-_CODE = re.compile(r"[a-z0-9]*[0-9][a-z0-9]*")
+# Runs of [a-z0-9] with a digit in them. The lookbehind starts a match only where a run starts, and the
+# possessive [a-z]*+ never backtracks: the plain [a-z0-9]*[0-9][a-z0-9]* finds the same runs, but
+# retries every position of every word, quadratically.
+_CODE = re.compile(r"(?<![a-z0-9])[a-z]*+[0-9][a-z0-9]*")
 # A whole word (no word character on either side) of ASCII letters: a name left untranslated.
 _ASCII_WORD = re.compile(r"(?<![^\W_])[A-Za-z]{3,}(?![^\W_])")
-# The same, capitalised and not all capitals (so not an acronym nor a shouted headline word).
-_CAPITALISED = re.compile(r"(?<![^\W_])[A-Z](?=[A-Za-z]*[a-z])[A-Za-z]{2,}(?![^\W_])")
+# The same, capitalised and not all capitals (so not an acronym nor a shouted headline word), and not
+# opening the text or a sentence: no sentence end within the three characters before it, unless
+# something other than white space follows that end (the lookbehinds spell out _SENTENCE_END).
+_NAME = re.compile(r"(?<=[\s\S])(?<!" + _END + r")(?<!" + _END + r"\s)(?<!" + _END + r"\s\s)"
+                   r"(?<![^\W_])[A-Z](?=[A-Za-z]*[a-z])[A-Za-z]{2,}(?![^\W_])")
 # Counting by regex, not by a Python loop per character: this runs on every stored item.
 _ARABIC = re.compile(r"[\u0600-\u06FF]")
 _CJK = re.compile(r"[\u4E00-\u9FFF]")
-_LETTER = re.compile(r"[^\W\d_]")
+_NOT_LETTER = re.compile(r"[\W\d_]+")  # the complement of [^\W\d_], in runs: fewer, cheaper matches
 _LATIN_MARKED = re.compile(r"[\u00C0-\u024F\u1E00-\u1EFF]")  # Latin letters with marks (Vietnamese)
 
 
@@ -35,7 +42,8 @@ def script_language(text: str) -> str:
     head = text[:4000]
     ar = len(_ARABIC.findall(head))
     zh = len(_CJK.findall(head))
-    latin = len(_LETTER.findall(head)) - ar - zh
+    # Letters are what is left when the runs of non-letters are taken out.
+    latin = len(head) - sum(map(len, _NOT_LETTER.findall(head))) - ar - zh
     best = max(ar, zh, latin)
     if best <= 0:
         return "en"
@@ -47,26 +55,25 @@ def script_language(text: str) -> str:
     return "vi" if vi > latin * 0.03 else "en"
 
 
-def anchors(text: str, language: str | None = None) -> set[str]:
+def anchors(text: str, language: str | None = None, folded: Iterable[str] | None = None) -> set[str]:
     """Anchors of a text: numbers of two or more digits, letter+digit codes, and Latin-script names.
 
     In a Latin-script text (English, Vietnamese) a name is a capitalised word that does not open a
     sentence; in Arabic or Chinese text every Latin-script word is one (it was left untranslated).
-    Each kind is one regex scan: this runs on every stored item.
+    Each kind is one regex scan: this runs on every stored item. `folded`, when the caller has it,
+    is the text folded (in any number of pieces, line breaks kept or not): it saves a fold.
     """
     out: set[str] = set()
     # Numbers and codes, on folded text: Arabic-Indic digits are ASCII there, and CJK glued to digits
     # ("性能近3倍于h20") splits cleanly because only [a-z0-9] runs are taken.
-    for tok in _CODE.findall(fold(text)):
-        if not tok.isdigit():
-            out.add(tok)
-        elif len(tok) >= 2:
-            out.add(tok.lstrip("0") or "0")
+    for piece in ([fold(text)] if folded is None else folded):
+        for tok in _CODE.findall(piece):
+            if not tok.isdigit():
+                out.add(tok)
+            elif len(tok) >= 2:
+                out.add(tok.lstrip("0") or "0")
     if (language or script_language(text)) in ("en", "vi"):
-        for m in _CAPITALISED.finditer(text):
-            start = m.start()
-            if start > 0 and not _SENTENCE_END.search(text[max(0, start - 3):start]):
-                out.add(m.group(0).lower())
+        out.update(w.lower() for w in _NAME.findall(text))
     else:
         out.update(w.lower() for w in _ASCII_WORD.findall(text))
     return out

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import sqlite_utils
 
 from ..config import DedupSettings
@@ -28,7 +29,7 @@ from ..store import parse_iso
 from . import crosslingual
 from .index import LEAD_TOKENS, LshIndex, keys_for
 from .seeds import SeedIndex
-from .shingles import shingles, text_shingles, tokens
+from .shingles import distinct, folded_paragraphs, segments, text_shingles
 
 __all__ = ["Deduper", "also_in", "Fingerprint", "fingerprint"]
 
@@ -48,14 +49,46 @@ class Fingerprint:
 
 
 def fingerprint(title: str, summary: str, content: str, language: str | None) -> Fingerprint:
-    full = text_shingles([title, summary, content])
-    body = summary if summary.strip() else content
-    lead_toks = tokens(body)[:LEAD_TOKENS]
-    lead = shingles(lead_toks) if len(lead_toks) >= LEAD_TOKENS // 2 else set()
+    """Fingerprint of an item's text. Each part is folded once, and everything below reads that fold:
+    the paragraphs for the full shingle set, the body's first LEAD_TOKENS tokens for the lead, the
+    folded text for the anchors; all shingles (lead too) are hashed in one numpy pass."""
+    folded: list[str] = []
+    paras: list[list[str]] = []
+    for part in (title, summary, content):
+        f, p = folded_paragraphs(part)
+        folded.append(f)
+        paras.append(p)
+    seen: set[str] = set()
+    segs: list[str] = []
+    for p in paras:
+        segs += distinct(p, seen)
+    n_full = len(segs)
+    # The lead: the first LEAD_TOKENS tokens of the body, across its paragraphs, repeats included.
+    lead_toks: list[str] = []
+    for p in paras[1] if summary.strip() else paras[2]:
+        if p:
+            lead_toks += p.split(" ", LEAD_TOKENS - len(lead_toks))[:LEAD_TOKENS - len(lead_toks)]
+            if len(lead_toks) >= LEAD_TOKENS:
+                break
+    if len(lead_toks) >= LEAD_TOKENS // 2:
+        segs.append(" ".join(lead_toks))
+    s = segments(segs)
+    cut = int(np.searchsorted(s.window_seg, n_full))  # windows before `cut` are the full text's
+    full_arr = s.windows[:cut]
+    full = set(full_arr.tolist())
+    lead: set[int] = set()
+    for i, h in s.short:
+        (full if i < n_full else lead).add(h)
+    if len(segs) > n_full:
+        lead.update(s.windows[cut:].tolist())
     text = "\n".join(t for t in (title, summary, content) if t)
     lang = language if language in ("en", "vi", "ar", "zh") else crosslingual.script_language(text)
-    keys = tuple(keys_for(full, lead)) if full else ()
-    return Fingerprint(frozenset(full), frozenset(lead), frozenset(crosslingual.anchors(text, lang)), lang, keys)
+    keys: tuple[int, ...] = ()
+    if full:
+        full_all = np.concatenate([full_arr, np.fromiter((h for i, h in s.short if i < n_full), dtype=np.uint64)])
+        differs = bool(lead) and lead != full
+        keys = tuple(keys_for(full_all, np.fromiter(lead, dtype=np.uint64, count=len(lead)) if differs else None))
+    return Fingerprint(frozenset(full), frozenset(lead), frozenset(crosslingual.anchors(text, lang, folded)), lang, keys)
 
 
 def _epoch(dt: datetime) -> int:

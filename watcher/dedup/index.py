@@ -15,13 +15,12 @@ only candidates: the decision verifies them with exact shingle sets (decide.py).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import sqlite_utils
 
-__all__ = ["BANDS", "ROWS", "LEAD_TOKENS", "signature", "band_keys", "LshIndex"]
+__all__ = ["BANDS", "ROWS", "LEAD_TOKENS", "signature", "signatures", "band_keys", "keys_for", "LshIndex"]
 
 BANDS = 12
 ROWS = 3
@@ -34,32 +33,67 @@ _B = _rng.integers(0, 2**63, size=_PERM, dtype=np.uint64).reshape(-1, 1)
 _SHIFT = np.uint64(32)
 
 
-def signature(shingles: set[int]) -> np.ndarray:
-    """MinHash signature of a shingle set: _PERM values, one per hash function.
+def _as_array(shingles: set[int] | np.ndarray) -> np.ndarray:
+    if isinstance(shingles, np.ndarray):
+        return shingles.astype(np.uint64, copy=False)
+    return np.fromiter(shingles, dtype=np.uint64, count=len(shingles))
+
+
+def signatures(sets: list[set[int] | np.ndarray]) -> np.ndarray:
+    """MinHash signatures of several shingle sets at once: shape (_PERM, len(sets)).
 
     Multiply-shift hashing ((a*x + b) mod 2**64) >> 32 with odd a is a universal family, and numpy
-    does all functions for all shingles in one pass.
+    does all functions for all shingles of all sets in one pass. A minimum does not care about
+    repeats, so an array may hold a shingle more than once. Every set must be non-empty.
     """
-    x = np.fromiter(shingles, dtype=np.uint64, count=len(shingles)).reshape(1, -1)
-    with np.errstate(over="ignore"):
-        h = (_A * x + _B) >> _SHIFT
-    return h.min(axis=1)
+    arrays = [_as_array(s) for s in sets]
+    x = np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+    h = _A * x  # (_PERM, n); then in place, to avoid more temporaries of that size
+    h += _B
+    h >>= _SHIFT
+    if len(arrays) == 1:
+        return h.min(axis=1).reshape(-1, 1)
+    starts = np.cumsum([0] + [len(a) for a in arrays[:-1]])
+    return np.minimum.reduceat(h, starts, axis=1)
+
+
+def signature(shingles: set[int] | np.ndarray) -> np.ndarray:
+    """MinHash signature of a shingle set: _PERM values, one per hash function."""
+    return signatures([shingles])[:, 0]
+
+
+# Per-band seeds and per-row multipliers for band keys (fixed, like _A and _B).
+_BAND_SEED = _rng.integers(0, 2**63, size=(BANDS, 1), dtype=np.uint64)
+_ROW_MUL = _rng.integers(1, 2**63, size=ROWS, dtype=np.uint64) | np.uint64(1)
 
 
 def band_keys(sig: np.ndarray) -> list[int]:
-    """One signed 64-bit key per band (SQLite INTEGER), the band number mixed in."""
-    out = []
-    for b in range(BANDS):
-        raw = b.to_bytes(2, "little") + sig[b * ROWS:(b + 1) * ROWS].tobytes()
-        out.append(int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little", signed=True))
-    return out
+    """One signed 64-bit key per band (SQLite INTEGER), the band number mixed in.
+
+    `sig` is one signature (_PERM values) or several side by side (_PERM x k, as `signatures`
+    gives): the keys of all of them, band by band. Mixed with numpy, all bands at once: a key only
+    has to spread distinct bands well, and a hash object per band cost more than the signature.
+    """
+    s = sig.reshape(BANDS, ROWS, -1)
+    k = np.repeat(_BAND_SEED, s.shape[2], axis=1)
+    for r in range(ROWS):
+        k ^= s[:, r, :]
+        k *= _ROW_MUL[r]
+        k ^= k >> np.uint64(29)
+    k *= _ROW_MUL[0]
+    k ^= k >> np.uint64(32)
+    return k.T.reshape(-1).view(np.int64).tolist()
 
 
-def keys_for(full: set[int], lead: set[int]) -> list[int]:
-    """The index keys of an item: bands of its whole text, and of its lead when that differs."""
-    keys = band_keys(signature(full))
-    if lead and lead != full:
-        keys += band_keys(signature(lead))
+def keys_for(full: set[int] | np.ndarray, lead: set[int] | np.ndarray | None) -> list[int]:
+    """The index keys of an item: bands of its whole text, and of its lead when that differs.
+
+    With arrays the caller decides whether the lead differs: pass lead=None when it does not.
+    """
+    if isinstance(lead, np.ndarray) or (lead and lead != full):
+        keys = band_keys(signatures([full, lead]))
+    else:
+        keys = band_keys(signatures([full]))
     return sorted(set(keys))
 
 

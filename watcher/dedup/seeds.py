@@ -22,7 +22,7 @@ from .shingles import SIZE, paragraphs, text_shingles
 __all__ = ["Seed", "SeedIndex", "SeedOverlap"]
 
 # Bump when what is cached changes (shingle size, fold, anchors), so old caches are ignored.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 @dataclass(frozen=True)

@@ -4,32 +4,35 @@ Text is folded with `normalize.fold` first, the same fold keyword matching uses,
 Vietnamese diacritics, in NFD form or in traditional characters yields the same shingles as the
 original. Tokens are words for space-separated scripts and single characters for Chinese and
 Japanese (no word boundaries there); a shingle is SIZE consecutive tokens, hashed to 64 bits so
-that sets stay small and compare fast. Each token is hashed once (CRC-32, stable across processes,
-unlike `hash()`), and a shingle's hash is a fixed mix of its tokens' hashes computed by numpy for the
-whole text at once: this runs on every stored item, so it must not cost a hash object per shingle.
+that sets stay small and compare fast.
 
 Paragraphs are shingled one at a time and each distinct paragraph counts once: seeds repeat their own
 paragraphs, and a shingle spanning two paragraphs belongs to neither.
+
+This runs on every stored item, so a text is folded once (a translate table that keeps paragraph
+breaks, so the fold need not run again per paragraph) and all its tokens are hashed in one numpy pass
+over the UTF-8 bytes: a token's hash is a polynomial in its bytes (and the space after it, so that
+no token's hash is another's prefix), and a shingle's hash a fixed mix of its tokens' hashes.
+Nothing here costs a Python call per token or per shingle.
 """
 
 from __future__ import annotations
 
 import re
-import zlib
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..normalize import fold
+from ..normalize import fold, fold_char
 
-__all__ = ["SIZE", "tokens", "shingles", "text_shingles", "paragraphs"]
+__all__ = ["SIZE", "tokens", "shingles", "text_shingles", "paragraphs", "Segments", "segments",
+           "segment_shingles"]
 
 SIZE = 3  # words (or CJK characters) per shingle; measured in bench/dedup.py --measure
 # One CJK/kana character is one token; a run of anything else that is not a space is one token.
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\s\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _PARA = re.compile(r"\n\s*|\r\s*|\u2029")
-
-
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -40,31 +43,147 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(folded) if _CJK.search(folded) else folded.split()
 
 
-# Odd 64-bit multipliers, one per position in the shingle, so "a b c" and "c b a" differ.
-_MIX = [np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)]
+class _ParagraphFold(dict):
+    """A str.translate table: `normalize.fold_char` for every character, except that the characters
+    `_PARA` splits paragraphs at become "\\n". No folded character is a line break (fold maps every
+    non-letter, non-digit to a space), so splitting the translated text at "\\n" gives exactly the
+    folds of `_PARA.split(text)`, up to empty paragraphs, which carry no tokens."""
+
+    def __missing__(self, cp: int) -> str:
+        out = fold_char(chr(cp))
+        self[cp] = out
+        return out
+
+
+_PFOLD = _ParagraphFold()
+for _cp in range(128):
+    _PFOLD[_cp] = fold_char(chr(_cp))
+_PFOLD.update({ord("\n"): "\n", ord("\r"): "\n", 0x2029: "\n"})
+
+
+def folded_paragraphs(text: str) -> tuple[str, list[str]]:
+    """(the text folded with its line breaks kept, its paragraphs as token strings).
+
+    A token string is the paragraph's tokens joined by single spaces, "" for an empty paragraph;
+    paragraphs are in order, repeats included.
+    """
+    if not text:
+        return "", []
+    t = text.translate(_PFOLD)
+    pieces = t.split("\n")
+    if _CJK.search(t):
+        return t, [" ".join(_TOKEN.findall(p)) for p in pieces]
+    return t, [" ".join(p.split()) for p in pieces]
+
+
+# --- hashing ---------------------------------------------------------------------------------------
+_M64 = (1 << 64) - 1
 _MASK = (1 << 63) - 1  # shingle hashes stay non-negative, so they fit SQLite and JSON as they are
+# Odd 64-bit multipliers, one per position in the shingle, so "a b c" and "c b a" differ.
+_MIXI = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
+_MIX = [np.uint64(m) for m in _MIXI]
+_P = 0xA0761D6478BD642F  # odd: the base of the per-token byte polynomial
+_pow_table = np.ones(1, dtype=np.uint64)
 
 
-def _token_hashes(toks: list[str]) -> np.ndarray:
-    return np.fromiter((zlib.crc32(t.encode("utf-8")) for t in toks), dtype=np.uint64, count=len(toks))
+def _powers(n: int) -> np.ndarray:
+    """_P**0 .. _P**(n-1) mod 2**64 (at least n values)."""
+    global _pow_table
+    if len(_pow_table) >= n:
+        return _pow_table
+    m = max(n, 2 * len(_pow_table), 64)
+    table = np.empty(m, dtype=np.uint64)
+    table[0] = 1
+    table[1:] = np.cumprod(np.full(m - 1, _P, dtype=np.uint64))
+    if m <= 1 << 16:  # one hostile giant token must not stay in memory as a table
+        _pow_table = table
+    return table
+
+
+def _token_hashes(buf: bytes) -> np.ndarray:
+    """One hash per token of `buf`: tokens each followed by exactly one space (byte 0x20)."""
+    b = np.frombuffer(buf, dtype=np.uint8)
+    ends = np.flatnonzero(b == 32) + 1
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1]
+    lengths = ends - starts
+    pos = np.arange(len(b), dtype=np.intp) - np.repeat(starts, lengths)
+    return np.add.reduceat(b.astype(np.uint64) * _powers(int(lengths.max()))[pos], starts)
+
+
+def _finish(acc: np.ndarray) -> np.ndarray:
+    acc ^= acc >> np.uint64(29)
+    acc *= _MIX[3]
+    acc ^= acc >> np.uint64(32)
+    acc &= np.uint64(_MASK)
+    return acc
+
+
+def _short(h: Sequence[int]) -> int:
+    """The hash of a text shorter than SIZE tokens: one shingle of all its tokens (Python ints, since
+    there is only one)."""
+    acc = len(h)
+    for j, x in enumerate(h):
+        acc = (acc * _MIXI[j] + x) & _M64
+    acc ^= acc >> 29
+    acc = (acc * _MIXI[3]) & _M64
+    acc ^= acc >> 32
+    return acc & _MASK
+
+
+@dataclass(frozen=True)
+class Segments:
+    """The shingle hashes of several token strings, computed together.
+
+    `windows[i]` is the hash of the SIZE tokens starting at token i of the concatenation, and only
+    windows inside one token string are kept; `window_seg[i]` says which string each came from.
+    `short` holds (string index, hash) for the strings shorter than SIZE tokens.
+    """
+
+    windows: np.ndarray
+    window_seg: np.ndarray
+    short: list[tuple[int, int]]
+
+
+def segments(segs: Sequence[str], size: int = SIZE) -> Segments:
+    """Shingle hashes of non-empty token strings (see `folded_paragraphs`), in one numpy pass."""
+    empty = np.empty(0, dtype=np.uint64)
+    if not segs:
+        return Segments(empty, np.empty(0, dtype=np.intp), [])
+    counts = np.fromiter((s.count(" ") + 1 for s in segs), dtype=np.intp, count=len(segs))
+    h = _token_hashes((" ".join(segs) + " ").encode("utf-8"))
+    total = len(h)
+    ends = np.cumsum(counts)
+    short: list[tuple[int, int]] = []
+    if counts.min() < size:
+        for i in np.flatnonzero(counts < size).tolist():
+            e = int(ends[i])
+            short.append((i, _short(h[e - int(counts[i]):e].tolist())))
+    n = total - size + 1
+    if n <= 0:
+        return Segments(empty, np.empty(0, dtype=np.intp), short)
+    acc = np.full(n, np.uint64(size), dtype=np.uint64)
+    for j in range(size):
+        acc *= _MIX[j]
+        acc += h[j:j + n]
+    _finish(acc)
+    seg = np.repeat(np.arange(len(segs), dtype=np.intp), counts)[:n]
+    keep = ends[seg] - np.arange(n, dtype=np.intp) >= size  # the window ends inside its string
+    return Segments(acc[keep], seg[keep], short)
+
+
+def segment_shingles(s: Segments) -> set[int]:
+    out = set(s.windows.tolist())
+    out.update(h for _, h in s.short)
+    return out
 
 
 def shingles(toks: list[str], size: int = SIZE) -> set[int]:
     """Hashed shingles of a token list; a text shorter than `size` tokens is one shingle."""
     if not toks:
         return set()
-    h = _token_hashes(toks)
-    if len(toks) < size:
-        size = len(toks)
-    n = len(toks) - size + 1
-    with np.errstate(over="ignore"):
-        acc = np.full(n, np.uint64(size), dtype=np.uint64)
-        for j in range(size):
-            acc = acc * _MIX[j] + h[j:j + n]
-        acc ^= acc >> np.uint64(29)
-        acc *= _MIX[3]
-        acc ^= acc >> np.uint64(32)
-    return set((acc & np.uint64(_MASK)).tolist())
+    return segment_shingles(segments([" ".join(toks)], size))
 
 
 def paragraphs(text: str) -> list[str]:
@@ -79,22 +198,25 @@ def paragraphs(text: str) -> list[str]:
     return out
 
 
-def text_shingles(parts: Iterable[str], size: int = SIZE) -> set[int]:
-    """The shingle set of several texts (title, summary, content), paragraph by paragraph.
+def distinct(paras: Iterable[str], seen: set[str]) -> list[str]:
+    """The non-empty token strings not in `seen`, in order, each once; `seen` is updated.
 
     A feed's summary is often the first lines of its content: paragraphs seen before are skipped,
     so the repeat does not count twice.
     """
-    out: set[int] = set()
-    seen: set[str] = set()
-    for part in parts:
-        for p in _PARA.split(part or ""):
-            toks = tokens(p)
-            if not toks:
-                continue
-            key = " ".join(toks)
-            if key in seen:
-                continue
-            seen.add(key)
-            out |= shingles(toks, size)
+    out = []
+    for p in paras:
+        if p and p not in seen:
+            seen.add(p)
+            out.append(p)
     return out
+
+
+def text_shingles(parts: Iterable[str], size: int = SIZE) -> set[int]:
+    """The shingle set of several texts (title, summary, content), paragraph by paragraph, each
+    distinct paragraph once."""
+    seen: set[str] = set()
+    segs: list[str] = []
+    for part in parts:
+        segs += distinct(folded_paragraphs(part or "")[1], seen)
+    return segment_shingles(segments(segs, size))
