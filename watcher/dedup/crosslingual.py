@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+import numpy as np
+
 from ..normalize import fold
 
 __all__ = ["anchors", "script_language", "score"]
@@ -23,27 +25,52 @@ _END = "[.!?。！？:\n\"“”«»]"
 # possessive [a-z]*+ never backtracks: the plain [a-z0-9]*[0-9][a-z0-9]* finds the same runs, but
 # retries every position of every word, quadratically.
 _CODE = re.compile(r"(?<![a-z0-9])[a-z]*+[0-9][a-z0-9]*")
+# The patterns below open with the character class they need, not with their lookbehinds: re then
+# skips ahead to a candidate letter instead of testing the lookbehinds at every position (5x faster).
+# The lookbehinds, written after that first letter, look at what precedes it.
 # A whole word (no word character on either side) of ASCII letters: a name left untranslated.
-_ASCII_WORD = re.compile(r"(?<![^\W_])[A-Za-z]{3,}(?![^\W_])")
+_ASCII_WORD = re.compile(r"[A-Za-z](?<![^\W_].)[A-Za-z]{2,}(?![^\W_])")
 # The same, capitalised and not all capitals (so not an acronym nor a shouted headline word), and not
 # opening the text or a sentence: no sentence end within the three characters before it, unless
-# something other than white space follows that end (the lookbehinds spell out _SENTENCE_END).
-_NAME = re.compile(r"(?<=[\s\S])(?<!" + _END + r")(?<!" + _END + r"\s)(?<!" + _END + r"\s\s)"
-                   r"(?<![^\W_])[A-Z](?=[A-Za-z]*[a-z])[A-Za-z]{2,}(?![^\W_])")
-# Counting by regex, not by a Python loop per character: this runs on every stored item.
-_ARABIC = re.compile(r"[\u0600-\u06FF]")
-_CJK = re.compile(r"[\u4E00-\u9FFF]")
-_NOT_LETTER = re.compile(r"[\W\d_]+")  # the complement of [^\W\d_], in runs: fewer, cheaper matches
-_LATIN_MARKED = re.compile(r"[\u00C0-\u024F\u1E00-\u1EFF]")  # Latin letters with marks (Vietnamese)
+# something other than white space follows that end.
+_NAME = re.compile(r"[A-Z](?<=[\s\S].)(?<!" + _END + r".)(?<!" + _END + r"\s.)(?<!" + _END + r"\s\s.)"
+                   r"(?<![^\W_].)(?=[A-Za-z]*[a-z])[A-Za-z]{2,}(?![^\W_])")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _script_table() -> np.ndarray:
+    """For each BMP code point: 1 if a letter, plus 2 in the Arabic block, 4 in the CJK block, 6 among
+    the Latin letters with marks (Vietnamese). Built once per process (about 10 ms)."""
+    global _TABLE
+    if _TABLE is None:
+        t = np.zeros(0x10000, dtype=np.uint8)
+        bmp = "".join(map(chr, range(0x10000)))
+        t[[m.start() for m in _LETTER.finditer(bmp)]] = 1
+        t[0x0600:0x0700] |= 2
+        t[0x4E00:0xA000] |= 4
+        t[0x00C0:0x0250] |= 6
+        t[0x1E00:0x1F00] |= 6
+        _TABLE = t
+    return _TABLE
+
+
+_TABLE: np.ndarray | None = None
 
 
 def script_language(text: str) -> str:
     """A coarse language guess from the script: ar, zh, vi or en."""
     head = text[:4000]
-    ar = len(_ARABIC.findall(head))
-    zh = len(_CJK.findall(head))
-    # Letters are what is left when the runs of non-letters are taken out.
-    latin = len(head) - sum(map(len, _NOT_LETTER.findall(head))) - ar - zh
+    # Counted with numpy over the code points, one table lookup each: this runs on every stored item
+    # whose source does not say its language.
+    cp = np.frombuffer(head.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    astral = 0
+    if len(cp) and cp.max() > 0xFFFF:  # emoji and rare scripts: none is in the ranges below
+        big = cp > 0xFFFF
+        astral = len(_LETTER.findall("".join(map(chr, cp[big].tolist()))))
+        cp = cp[~big]
+    c = np.bincount(_script_table()[cp], minlength=8).tolist()
+    ar, zh, vi = c[2] + c[3], c[4] + c[5], c[6] + c[7]
+    latin = astral + c[1] + c[3] + c[5] + c[7] - ar - zh  # all letters, less the Arabic and CJK blocks
     best = max(ar, zh, latin)
     if best <= 0:
         return "en"
@@ -51,7 +78,6 @@ def script_language(text: str) -> str:
         return "ar"
     if best == zh:
         return "zh"
-    vi = len(_LATIN_MARKED.findall(head))
     return "vi" if vi > latin * 0.03 else "en"
 
 
