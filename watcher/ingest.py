@@ -3,10 +3,11 @@
 All of it is one IMMEDIATE transaction, so a crash mid-poll leaves the source exactly as it was
 before, and the next poll (whose conditional GET validators were not advanced either) completes it.
 
-Per entry (the "process" stage):
+Per entry (already parsed, matched and fingerprinted by prepare.py in a worker process):
     same (source, guid), same text   -> seen again: only last_seen moves
-    same (source, guid), new text    -> edit in place: old text goes to item_versions, re-match, re-dedup
-    new (source, guid)               -> match, dedup against seeds and stored items, insert, index
+    same (source, guid), new text    -> edit in place: old text goes to item_versions; the new match
+                                        is stored and dedup decided again
+    new (source, guid)               -> dedup against seeds and stored items, insert, index
 """
 
 from __future__ import annotations
