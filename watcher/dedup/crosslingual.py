@@ -113,7 +113,22 @@ def score(item: set[str], seed: set[str], df: dict[str, int], n_docs: int) -> tu
     another story on the same topic shares a few names and a year (measured on ../shared/eval/dev:
     translations 0.69-0.86 of their anchors, other stories at most 0.56).
     """
-    common = {a for a, n in df.items() if n_docs >= 3 and n >= n_docs}
-    mine = item - common
+    mine = item - _common(df, n_docs)
     shared = sorted(mine & seed)
     return (len(shared) / len(mine) if mine else 0.0), shared
+
+
+_common_cache: tuple[dict[str, int], int, int, frozenset[str]] | None = None
+
+
+def _common(df: dict[str, int], n_docs: int) -> frozenset[str]:
+    """The anchors every seed has. score() runs for every item and seed against the same seed index,
+    so the set is kept for the last `df` seen (held, so that `is` cannot match a new dict at its
+    address; a seed index never changes its df after it is built)."""
+    global _common_cache
+    c = _common_cache
+    if c is not None and c[0] is df and c[1] == n_docs and c[2] == len(df):
+        return c[3]
+    common = frozenset(a for a, n in df.items() if n >= n_docs) if n_docs >= 3 else frozenset()
+    _common_cache = (df, n_docs, len(df), common)
+    return common
