@@ -51,13 +51,14 @@ class _Builder(LXMLTreeBuilder):
     The stock builder creates an lxml parser per document, and lxml inspects the target's method
     signatures each time; for a feed's many short fragments that was a sixth of bs4's time. An lxml
     parser is reusable after close(); after an error the builder is dropped (its retry, as bs4 makes
-    it, gets a fresh parser, and the next fragment a fresh builder). Attribute
-    values are left as strings (multi_valued_attributes=None): this module never reads them.
+    it, gets a fresh parser, and the next fragment a fresh builder). Attributes are not kept at all:
+    this module never reads them.
     """
 
     def __init__(self) -> None:
         super().__init__(multi_valued_attributes=None)
         self._parsers: dict[str | None, etree.HTMLParser] = {}
+        self._no_namespaces: dict[str, str] = dict(self.active_namespace_prefixes[-1])
 
     def default_parser(self, encoding: str | None) -> etree.HTMLParser:  # type: ignore[override]
         parser = self._parsers.get(encoding)
@@ -65,6 +66,15 @@ class _Builder(LXMLTreeBuilder):
             parser = etree.HTMLParser(target=self, recover=True, huge_tree=self.huge_tree, encoding=encoding)
             self._parsers[encoding] = parser
         return parser
+
+    # lxml's HTML parser reports no namespaces, and this module reads no attributes: bs4 gets the bare
+    # tag (the stock start() rebuilds each attribute dict twice and looks for namespaces per tag).
+    def start(self, tag: str, attrib: object, nsmap: object = None) -> None:  # type: ignore[override]
+        self.soup.handle_starttag(tag, None, None, {}, namespaces=self._no_namespaces)
+
+    def end(self, tag: str) -> None:  # type: ignore[override]
+        self.soup.endData()
+        self.soup.handle_endtag(tag, None)
 
     def feed(self, markup: str | bytes) -> None:  # type: ignore[override]
         try:
