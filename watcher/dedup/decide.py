@@ -75,20 +75,16 @@ def fingerprint(title: str, summary: str, content: str, language: str | None) ->
     s = segments(segs)
     cut = int(np.searchsorted(s.window_seg, n_full))  # windows before `cut` are the full text's
     full_arr = s.windows[:cut]
-    full = set(full_arr.tolist())
-    lead: set[int] = set()
-    for i, h in s.short:
-        (full if i < n_full else lead).add(h)
-    if len(segs) > n_full:
-        lead.update(s.windows[cut:].tolist())
+    if s.short:  # paragraphs shorter than a shingle; never the lead, which has LEAD_TOKENS // 2 tokens
+        full_arr = np.concatenate([full_arr, np.array([h for _, h in s.short], dtype=np.uint64)])
+    full = frozenset(full_arr.tolist())
+    lead = frozenset(s.windows[cut:].tolist())
     text = "\n".join(t for t in (title, summary, content) if t)
     lang = language if language in ("en", "vi", "ar", "zh") else crosslingual.script_language(text)
     keys: tuple[int, ...] = ()
     if full:
-        full_all = np.concatenate([full_arr, np.fromiter((h for i, h in s.short if i < n_full), dtype=np.uint64)])
-        differs = bool(lead) and lead != full
-        keys = tuple(keys_for(full_all, np.fromiter(lead, dtype=np.uint64, count=len(lead)) if differs else None))
-    return Fingerprint(frozenset(full), frozenset(lead), frozenset(crosslingual.anchors(text, lang, folded)), lang, keys)
+        keys = tuple(keys_for(full_arr, s.windows[cut:] if lead and lead != full else None))
+    return Fingerprint(full, lead, frozenset(crosslingual.anchors(text, lang, folded)), lang, keys)
 
 
 def _epoch(dt: datetime) -> int:
