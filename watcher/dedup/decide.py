@@ -29,7 +29,7 @@ from ..store import parse_iso
 from . import crosslingual
 from .index import LEAD_TOKENS, LshIndex, keys_for
 from .seeds import SeedIndex
-from .shingles import distinct, folded_paragraphs, segments, text_shingles
+from .shingles import SIZE, distinct, folded_paragraphs, segments, text_shingles
 
 __all__ = ["Deduper", "also_in", "Fingerprint", "fingerprint"]
 
@@ -73,7 +73,8 @@ def fingerprint(title: str, summary: str, content: str, language: str | None) ->
     if len(lead_toks) >= LEAD_TOKENS // 2:
         segs.append(" ".join(lead_toks))
     s = segments(segs)
-    cut = int(np.searchsorted(s.window_seg, n_full))  # windows before `cut` are the full text's
+    # The lead is the last string, if any: its windows are the last ones.
+    cut = len(s.windows) - (len(lead_toks) - SIZE + 1 if len(segs) > n_full else 0)
     full_arr = s.windows[:cut]
     if s.short:  # paragraphs shorter than a shingle; never the lead, which has LEAD_TOKENS // 2 tokens
         full_arr = np.concatenate([full_arr, np.array([h for _, h in s.short], dtype=np.uint64)])

@@ -83,33 +83,40 @@ _MASK = (1 << 63) - 1  # shingle hashes stay non-negative, so they fit SQLite an
 _MIXI = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93)
 _MIX = [np.uint64(m) for m in _MIXI]
 _P = 0xA0761D6478BD642F  # odd: the base of the per-token byte polynomial
-_pow_table = np.ones(1, dtype=np.uint64)
+_P_INV = pow(_P, -1, 1 << 64)
+_tables: tuple[np.ndarray, np.ndarray] = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64))
 
 
-def _powers(n: int) -> np.ndarray:
-    """_P**0 .. _P**(n-1) mod 2**64 (at least n values)."""
-    global _pow_table
-    if len(_pow_table) >= n:
-        return _pow_table
-    m = max(n, 2 * len(_pow_table), 64)
-    table = np.empty(m, dtype=np.uint64)
-    table[0] = 1
-    table[1:] = np.cumprod(np.full(m - 1, _P, dtype=np.uint64))
-    if m <= 1 << 16:  # one hostile giant token must not stay in memory as a table
-        _pow_table = table
-    return table
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(_P**i, _P**-i) mod 2**64 for i in 0 .. at least n-1."""
+    global _tables
+    if len(_tables[0]) >= n:
+        return _tables
+    m = max(n, 2 * len(_tables[0]), 4096)
+    out = []
+    for base in (_P, _P_INV):
+        t = np.empty(m, dtype=np.uint64)
+        t[0] = 1
+        t[1:] = np.cumprod(np.full(m - 1, base, dtype=np.uint64))
+        out.append(t)
+    if m <= 1 << 20:  # kept for the next text, unless one huge text asked for it
+        _tables = (out[0], out[1])
+    return out[0], out[1]
 
 
 def _token_hashes(buf: bytes) -> np.ndarray:
-    """One hash per token of `buf`: tokens each followed by exactly one space (byte 0x20)."""
+    """One hash per token of `buf`: tokens each followed by exactly one space (byte 0x20).
+
+    A token's hash is sum(byte[k] * _P**k) over its bytes and that space. Computed for all tokens at
+    once: each byte is weighted by _P to the power of its place in the whole buffer, the weights are
+    summed per token, and the sum multiplied by _P to minus the token's start.
+    """
     b = np.frombuffer(buf, dtype=np.uint8)
-    ends = np.flatnonzero(b == 32) + 1
-    starts = np.empty_like(ends)
+    starts = np.flatnonzero(b == 32)
+    starts[1:] = starts[:-1] + 1
     starts[0] = 0
-    starts[1:] = ends[:-1]
-    lengths = ends - starts
-    pos = np.arange(len(b), dtype=np.intp) - np.repeat(starts, lengths)
-    return np.add.reduceat(b.astype(np.uint64) * _powers(int(lengths.max()))[pos], starts)
+    pw, ipw = _powers(len(b))
+    return np.add.reduceat(b * pw[:len(b)], starts) * ipw[starts]
 
 
 def _finish(acc: np.ndarray) -> np.ndarray:
@@ -136,41 +143,37 @@ def _short(h: Sequence[int]) -> int:
 class Segments:
     """The shingle hashes of several token strings, computed together.
 
-    `windows[i]` is the hash of the SIZE tokens starting at token i of the concatenation, and only
-    windows inside one token string are kept; `window_seg[i]` says which string each came from.
-    `short` holds (string index, hash) for the strings shorter than SIZE tokens.
+    `windows` holds, string by string and in order, the hashes of each string's runs of SIZE tokens
+    (a string of L >= SIZE tokens has L - SIZE + 1 of them); `short` holds (string index, hash) for
+    the strings shorter than SIZE tokens, which are one shingle each.
     """
 
     windows: np.ndarray
-    window_seg: np.ndarray
     short: list[tuple[int, int]]
 
 
 def segments(segs: Sequence[str], size: int = SIZE) -> Segments:
     """Shingle hashes of non-empty token strings (see `folded_paragraphs`), in one numpy pass."""
-    empty = np.empty(0, dtype=np.uint64)
     if not segs:
-        return Segments(empty, np.empty(0, dtype=np.intp), [])
+        return Segments(np.empty(0, dtype=np.uint64), [])
     counts = np.fromiter((s.count(" ") + 1 for s in segs), dtype=np.intp, count=len(segs))
     h = _token_hashes((" ".join(segs) + " ").encode("utf-8"))
-    total = len(h)
     ends = np.cumsum(counts)
     short: list[tuple[int, int]] = []
     if counts.min() < size:
         for i in np.flatnonzero(counts < size).tolist():
             e = int(ends[i])
             short.append((i, _short(h[e - int(counts[i]):e].tolist())))
-    n = total - size + 1
+    n = len(h) - size + 1
     if n <= 0:
-        return Segments(empty, np.empty(0, dtype=np.intp), short)
+        return Segments(np.empty(0, dtype=np.uint64), short)
     acc = np.full(n, np.uint64(size), dtype=np.uint64)
     for j in range(size):
         acc *= _MIX[j]
         acc += h[j:j + n]
     _finish(acc)
-    seg = np.repeat(np.arange(len(segs), dtype=np.intp), counts)[:n]
-    keep = ends[seg] - np.arange(n, dtype=np.intp) >= size  # the window ends inside its string
-    return Segments(acc[keep], seg[keep], short)
+    # Keep the windows that end inside the string they start in.
+    return Segments(acc[np.repeat(ends, counts)[:n] - np.arange(n, dtype=np.intp) >= size], short)
 
 
 def segment_shingles(s: Segments) -> set[int]:
