@@ -61,15 +61,59 @@ for _cp in range(128):
 _PFOLD.update({ord("\n"): "\n", ord("\r"): "\n", 0x2029: "\n"})
 
 
+# Long texts are folded through a numpy table instead: a code point in, a code point out, for the
+# characters whose fold is one character (almost all), learned from _PFOLD as they are first seen.
+_UNKNOWN = 0xFFFFFFFF  # not seen yet
+_MULTI = 0xFFFFFFFE  # folds to several characters ("ß", "ﬁ", "½"): the text takes the translate route
+_DROP = 0x01  # folds to nothing (soft hyphen, tatweel, marks): no fold yields U+0001, so it marks them
+_cp_fold = np.full(0x10000, _UNKNOWN, dtype=np.uint32)
+_LONG = 256  # below this many characters str.translate is the faster
+
+
+def _learn(cps: list[int]) -> None:
+    for cp in cps:
+        f = _PFOLD[cp]
+        if len(f) == 1:
+            _cp_fold[cp] = ord(f)
+        elif not f:
+            _cp_fold[cp] = _DROP
+        elif f.isspace():
+            # "…" folds to three spaces: one does as well, since every use of the fold treats a run of
+            # spaces as one (tokens split on white space; codes and anchors never span one).
+            _cp_fold[cp] = 32
+        else:
+            _cp_fold[cp] = _MULTI
+
+
+def _fold_keeping_breaks(text: str) -> str:
+    """text.translate(_PFOLD), up to the length of runs of spaces."""
+    if len(text) < _LONG:
+        return text.translate(_PFOLD)
+    cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if cp.max() > 0xFFFF:  # beyond the table (emoji): the plain way
+        return text.translate(_PFOLD)
+    out = _cp_fold[cp]
+    if out.max() >= _MULTI:
+        unknown = out == _UNKNOWN
+        if unknown.any():
+            _learn(np.unique(cp[unknown]).tolist())
+            out = _cp_fold[cp]
+        if out.max() >= _MULTI:
+            return text.translate(_PFOLD)
+    folded = out.tobytes().decode("utf-32-le")
+    return folded.replace("\x01", "") if "\x01" in folded else folded
+
+
 def folded_paragraphs(text: str) -> tuple[str, list[str]]:
     """(the text folded with its line breaks kept, its paragraphs as token strings).
 
     A token string is the paragraph's tokens joined by single spaces, "" for an empty paragraph;
-    paragraphs are in order, repeats included.
+    paragraphs are in order, repeats included. In the folded text a run of spaces may be shorter
+    than `fold` would make it before collapsing it, nothing else differs.
     """
     if not text:
         return "", []
-    t = text.translate(_PFOLD)
+    t = _fold_keeping_breaks(text)
     pieces = t.split("\n")
     if _CJK.search(t):
         return t, [" ".join(_TOKEN.findall(p)) for p in pieces]
