@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from .errors import ConfigError, Problem
-from .yamlcheck import Checker, scalar
+from .yamlcheck import Checker, read_mapping, scalar
 
 LANGUAGES = ("en", "vi", "ar", "zh")
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -261,30 +261,12 @@ def check(path: Path) -> tuple[Config | None, list[Problem]]:
     """Validate a config file. Returns the config (None if unusable) and every problem found."""
     path = Path(path)
     ck = Checker(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [Problem(str(path), 0, "file not found; pass --config PATH or set WATCHER_CONFIG")]
-    except (OSError, UnicodeDecodeError) as e:
-        return None, [Problem(str(path), 0, f"cannot read it: {e}")]
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        return None, [Problem(str(path), line, f"not valid YAML: {getattr(e, 'problem', e)}; check indentation and quotes")]
-    if root is None or not isinstance(root, yaml.MappingNode):
-        return None, [Problem(str(path), 1, "must be a mapping with a `sources:` list")]
-
+    top = read_mapping(ck, missing="pass --config PATH or set WATCHER_CONFIG", shape="a `sources:` list",
+                       known=TOP_KEYS)
+    if top is None:
+        return None, ck.problems
+    root = ck.root
     base = path.resolve().parent
-    top = {}
-    for k, v in root.value:
-        if k.value not in TOP_KEYS:
-            ck.unknown(k, TOP_KEYS, "the top level")
-        elif k.value in top:
-            ck.add(k, f"{k.value!r} appears twice; keep one")
-        else:
-            top[k.value] = v
 
     def a_path(key: str, default: Path) -> Path:
         if key not in top:

@@ -33,7 +33,7 @@ import yaml
 from . import errors
 from .errors import Problem
 from .normalize import fold
-from .yamlcheck import Checker, scalar
+from .yamlcheck import Checker, read_mapping, scalar
 
 TERM_LANGUAGES = ("en", "vi", "ar", "zh", "any")
 TOP_KEYS = ("threshold", "title_weight", "context", "ignore", "topics")
@@ -215,29 +215,10 @@ def check_keywords(path: Path) -> tuple[KeywordList | None, list[Problem]]:
     """Validate a keyword list. Returns the list (None if unusable) and every problem, with file:line."""
     path = Path(path)
     ck = Checker(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None, [Problem(str(path), 0, f"keyword list not found; {CREATE_HINT}")]
-    except (OSError, UnicodeDecodeError) as e:
-        return None, [Problem(str(path), 0, f"cannot read the keyword list: {e}; save it as UTF-8 text")]
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        return None, [Problem(str(path), mark.line + 1 if mark else 0,
-                              f"not valid YAML: {getattr(e, 'problem', e)}; check indentation, colons and quotes")]
-    if not isinstance(root, yaml.MappingNode):
-        return None, [Problem(str(path), 1, "must be a mapping with `threshold:` and `topics:`")]
-
-    top: dict[str, yaml.Node] = {}
-    for k, v in root.value:
-        if k.value not in TOP_KEYS:
-            ck.unknown(k, TOP_KEYS, "the top level")
-        elif k.value in top:
-            ck.add(k, f"{k.value!r} appears twice; keep one")
-        else:
-            top[k.value] = v
+    top = read_mapping(ck, missing=CREATE_HINT, shape="`threshold:` and `topics:`", known=TOP_KEYS)
+    if top is None:
+        return None, ck.problems
+    root = ck.root
 
     threshold = None
     if "threshold" in top:

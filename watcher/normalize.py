@@ -23,7 +23,7 @@ import unicodedata
 from functools import lru_cache
 from importlib import resources
 
-__all__ = ["fold", "fold_with_offsets", "fold_char"]
+__all__ = ["fold", "fold_with_offsets", "fold_char", "fold_table"]
 
 # Characters that decomposition does not reach, folded by hand.
 _SPECIAL = {
@@ -100,10 +100,20 @@ class _Table(dict):
         return out
 
 
-_TABLE = _Table()
-# ASCII is hot: prefill it so the common case never calls __missing__.
-for _cp in range(128):
-    _TABLE[_cp] = fold_char(chr(_cp))
+def fold_table(overrides: dict[int, str] | None = None) -> dict[int, str]:
+    """A str.translate table that folds like `fold_char`, except for `overrides`.
+
+    `text.translate(table)` then needs only white space collapsed to equal `fold(text)` (for the
+    characters not overridden). ASCII is prefilled, so the common case never calls __missing__.
+    """
+    table = _Table()
+    for cp in range(128):
+        table[cp] = fold_char(chr(cp))
+    table.update(overrides or {})
+    return table
+
+
+_TABLE = fold_table()
 
 
 def fold(text: str) -> str:

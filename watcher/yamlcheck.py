@@ -20,6 +20,7 @@ class Checker:
     def __init__(self, path: Path):
         self.path = path
         self.problems: list[Problem] = []
+        self.root: yaml.Node | None = None  # the document's top node, once read_mapping has read it
 
     def add(self, node: yaml.Node | None, message: str) -> None:
         line = node.start_mark.line + 1 if node is not None else 0
@@ -37,3 +38,40 @@ class Checker:
 def scalar(node: yaml.Node) -> typing.Any:
     """The Python value of a scalar node, typed as YAML would load it; None for lists and mappings."""
     return yaml.safe_load(yaml.serialize(node)) if isinstance(node, yaml.ScalarNode) else None
+
+
+def read_mapping(ck: Checker, *, missing: str, shape: str, known: typing.Sequence[str]
+                 ) -> dict[str, yaml.Node] | None:
+    """Read ck.path as a YAML mapping and return its top-level keys (each once, unknown ones reported).
+
+    None, with the reason in ck.problems, when the file is missing, unreadable, not YAML or not a
+    mapping; `missing` and `shape` say what to do in those cases.
+    """
+    try:
+        text = ck.path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        ck.problems.append(Problem(str(ck.path), 0, f"file not found; {missing}"))
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        ck.problems.append(Problem(str(ck.path), 0, f"cannot read it: {e}; save it as UTF-8 text"))
+        return None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        ck.problems.append(Problem(str(ck.path), mark.line + 1 if mark else 0,
+                                   f"not valid YAML: {getattr(e, 'problem', e)}; check indentation, colons and quotes"))
+        return None
+    if root is None or not isinstance(root, yaml.MappingNode):
+        ck.problems.append(Problem(str(ck.path), 1, f"must be a mapping with {shape}"))
+        return None
+    top: dict[str, yaml.Node] = {}
+    for k, v in root.value:
+        if k.value not in known:
+            ck.unknown(k, known, "the top level")
+        elif k.value in top:
+            ck.add(k, f"{k.value!r} appears twice; keep one")
+        else:
+            top[k.value] = v
+    ck.root = root
+    return top

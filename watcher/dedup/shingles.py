@@ -24,7 +24,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..normalize import fold, fold_char
+from ..normalize import fold, fold_table
 
 __all__ = ["SIZE", "tokens", "shingles", "text_shingles", "paragraphs", "Segments", "segments",
            "segment_shingles"]
@@ -43,22 +43,11 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(folded) if _CJK.search(folded) else folded.split()
 
 
-class _ParagraphFold(dict):
-    """A str.translate table: `normalize.fold_char` for every character, except that the characters
-    `_PARA` splits paragraphs at become "\\n". No folded character is a line break (fold maps every
-    non-letter, non-digit to a space), so splitting the translated text at "\\n" gives exactly the
-    folds of `_PARA.split(text)`, up to empty paragraphs, which carry no tokens."""
-
-    def __missing__(self, cp: int) -> str:
-        out = fold_char(chr(cp))
-        self[cp] = out
-        return out
-
-
-_PFOLD = _ParagraphFold()
-for _cp in range(128):
-    _PFOLD[_cp] = fold_char(chr(_cp))
-_PFOLD.update({ord("\n"): "\n", ord("\r"): "\n", 0x2029: "\n"})
+# fold_char for every character, except that the characters `_PARA` splits paragraphs at become "\n".
+# No folded character is a line break (fold maps every non-letter, non-digit to a space), so splitting
+# the translated text at "\n" gives exactly the folds of `_PARA.split(text)`, up to empty paragraphs,
+# which carry no tokens.
+_PFOLD = fold_table({ord("\n"): "\n", ord("\r"): "\n", 0x2029: "\n"})
 
 
 # Long texts are folded through a numpy table instead: a code point in, a code point out, for the
