@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import fastfeedparser  # noqa: E402
 import feedparser  # noqa: E402
 
+from timing import best_of  # noqa: E402
 from watcher import xmlsafe  # noqa: E402
 from watcher.model import FeedData  # noqa: E402
 from watcher.parse import parse_feed, parse_with  # noqa: E402
@@ -62,13 +62,13 @@ def differences(a: FeedData, b: FeedData) -> list[str]:
     return out
 
 
-def time_it(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
+def _agrees(path: Path, got: FeedData, want: FeedData, label: str, verbose: bool) -> bool:
+    diff = differences(got, want)
+    if diff and verbose:
+        print(f"  {path}: {len(diff)} difference(s) {label}")
+        for d in diff[:4]:
+            print(f"      {d}")
+    return not diff
 
 
 def run_corpus(name: str, files: list[Path], repeat: int, verbose: bool) -> dict[str, float]:
@@ -82,20 +82,8 @@ def run_corpus(name: str, files: list[Path], repeat: int, verbose: bool) -> dict
         a = parse_with("fastfeedparser", content, {}, "http://example.com/feed")
         b = parse_with("feedparser", content, {}, "http://example.com/feed")
         c = parse_feed(content, {}, "http://example.com/feed")
-        diff = differences(a, b)
-        if not diff:
-            agree += 1
-        elif verbose:
-            print(f"  {p}: {len(diff)} difference(s) fastfeedparser alone")
-            for d in diff[:4]:
-                print(f"      {d}")
-        diff = differences(c, b)
-        if not diff:
-            agree_auto += 1
-        elif verbose:
-            print(f"  {p}: {len(diff)} difference(s) parse_feed ({c.parser})")
-            for d in diff[:4]:
-                print(f"      {d}")
+        agree += _agrees(p, a, b, "fastfeedparser alone", verbose)
+        agree_auto += _agrees(p, c, b, f"parse_feed ({c.parser})", verbose)
         items += len(b.entries)
         if c.parser == "fastfeedparser":
             fast_used += 1
@@ -119,11 +107,11 @@ def run_corpus(name: str, files: list[Path], repeat: int, verbose: bool) -> dict
                 parse_with(parser, content, {}, "http://example.com/feed")
         return run
 
-    t_fast = time_it(bare_fast, repeat)
-    t_slow = time_it(bare_slow, repeat)
-    t_full_fast = time_it(full("fastfeedparser"), repeat)
-    t_full_slow = time_it(full("feedparser"), repeat)
-    t_full_auto = time_it(full(None), repeat)
+    t_fast = best_of(bare_fast, repeat)
+    t_slow = best_of(bare_slow, repeat)
+    t_full_fast = best_of(full("fastfeedparser"), repeat)
+    t_full_slow = best_of(full("feedparser"), repeat)
+    t_full_auto = best_of(full(None), repeat)
     n = len(files)
     pct = 100.0 * agree / n if n else 0.0
     pct_auto = 100.0 * agree_auto / n if n else 0.0

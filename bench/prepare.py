@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,20 +27,12 @@ sys.path.insert(0, str(ROOT))
 
 import feedparser  # noqa: E402
 
+from timing import best_of  # noqa: E402
 from watcher.dedup.decide import fingerprint  # noqa: E402
 from watcher.match import Matcher  # noqa: E402
 from watcher.parse import parse_feed  # noqa: E402
 from watcher.prepare import item_language  # noqa: E402
 from watcher.text import html_to_text  # noqa: E402
-
-
-def best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
 
 
 def main() -> None:

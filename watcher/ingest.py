@@ -24,7 +24,6 @@ from .dedup import Deduper
 from .links import canonical_link
 from .match import review_status_after
 from .model import (
-    NOT_DUPLICATE,
     DedupDecision,
     EntryData,
     Failure,
@@ -71,12 +70,10 @@ def make_intent(source: Source, prepared: PreparedEntry, now: datetime) -> ItemI
     return ItemIntent(
         source=source.name,
         entry=entry,
-        fetched_at=now,
         published=published or now,
         published_is_fetch_time=published is None,
         language=prepared.language,
         match=prepared.match,
-        dedup=NOT_DUPLICATE,  # decided in save_entry, against the store as it is at that moment
     )
 
 

@@ -3,7 +3,7 @@
     sources.yaml --config.load--> Source
     Source --fetch.fetch_source--> FetchResult        (bytes + headers, or a classified failure)
     FetchResult --parse.parse_feed--> FeedData        (entries, or a parse failure)
-    EntryData --process--> ItemIntent                 (+ MatchResult from match, DedupDecision from dedup)
+    EntryData --prepare--> ItemIntent                 (+ MatchResult from match; DedupDecision in the store)
     ItemIntent --store.save_batch--> items table
 
 Failures that belong to one feed (a timeout, a 404, a broken XML file) travel as values in these types,
@@ -135,13 +135,15 @@ NOT_DUPLICATE = DedupDecision(duplicate_of=None, method=None)
 
 @dataclass(frozen=True)
 class ItemIntent:
-    """One entry ready for storage: the store inserts it, or updates the row it already has."""
+    """One entry ready for storage: the store inserts it, or updates the row it already has.
+
+    Its dedup decision is not here: it is taken inside the store's transaction (ingest.save_entry),
+    against the store as it is at that moment, including items stored earlier in the same poll.
+    """
 
     source: str
     entry: EntryData
-    fetched_at: datetime
     published: datetime  # entry.published, else the fetch time
     published_is_fetch_time: bool
     language: str | None
     match: MatchResult
-    dedup: DedupDecision
