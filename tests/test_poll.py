@@ -204,6 +204,81 @@ def test_a_crash_mid_source_leaves_nothing_half_written_and_the_next_poll_comple
     assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 5
 
 
+def test_a_crash_in_a_poll_of_many_sources_leaves_each_whole_or_absent_and_the_next_poll_completes(
+        feed_server, tmp_path):
+    # Sources that finish together are stored in one transaction (pipeline.BATCH_SECONDS); a crash in
+    # one of them must still leave every source either wholly stored (with its validators) or absent.
+    sources = []
+    for n in range(4):
+        items = [dict(ON_TOPIC, guid=f"{n}-{i}", link=f"http://127.0.0.1/{n}/{i}",
+                      title=f"Feed {n} story {i}: H20 export rule number {n * 10 + i}",
+                      description=f"Distinct text {n} {i} " + " ".join(f"w{n}{i}{k}" for k in range(40)))
+                 for i in range(3)]
+        feed_server.add(f"/{n}.xml", rss(items))
+        url = feed_server.add_behaviour(f"/{n}.xml", "conditional", etag=f'"e{n}"',
+                                        last_modified="Mon, 03 Nov 2025 08:00:00 GMT")
+        sources.append({"name": f"s{n}", "url": url})
+    cfg_path = write_config(tmp_path, sources)
+    cfg = config_mod.load(cfg_path)
+    db = store.connect(cfg.db_path)
+    real = pipeline.load_processors
+
+    def crashing(cfg, db):
+        matcher, deduper = real(cfg, db)
+        calls = {"n": 0}
+        remember = deduper.remember
+
+        def remember_then_crash(*a, **k):
+            calls["n"] += 1
+            if calls["n"] == 8:  # the second item of the third source stored
+                raise Boom("simulated crash")
+            return remember(*a, **k)
+
+        deduper.remember = remember_then_crash
+        return matcher, deduper
+
+    pipeline.load_processors = crashing
+    try:
+        with pytest.raises(Boom):
+            pipeline.poll(cfg, db)
+    finally:
+        pipeline.load_processors = real
+    for n in range(4):
+        count = db.execute("SELECT count(*) FROM items WHERE source = ?", [f"s{n}"]).fetchone()[0]
+        etag = db.execute("SELECT etag FROM sources WHERE name = ?", [f"s{n}"]).fetchone()[0]
+        assert (count, etag) in ((0, None), (3, f'"e{n}"')), f"s{n} half-written: {count} items, etag {etag}"
+    summary = pipeline.poll(cfg, db)
+    assert not summary.failed
+    assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 12
+
+
+def test_items_of_finished_sources_are_committed_while_a_slow_source_is_still_fetching(
+        feed_server, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setattr(pipeline, "BATCH_SECONDS", 0.2)
+    fast = feed_server.add("/fast.xml", rss([ON_TOPIC]))
+    feed_server.add("/slow.xml", rss([OFF_TOPIC]))
+    slow = feed_server.add_behaviour("/slow.xml", "slow", delay=4)
+    cfg_path = write_config(tmp_path, [{"name": "fast", "url": fast}, {"name": "slow", "url": slow}])
+    cfg = config_mod.load(cfg_path)
+    done = {}
+    poller = threading.Thread(target=lambda: done.update(summary=pipeline.poll(cfg, store.connect(cfg.db_path))))
+    poller.start()
+    reader = store.connect(cfg.db_path)  # another connection: sees only what is committed
+    seen_while_polling = False
+    deadline = time.monotonic() + 3.5
+    while time.monotonic() < deadline and poller.is_alive():
+        if reader.execute("SELECT count(*) FROM items WHERE source = 'fast'").fetchone()[0]:
+            seen_while_polling = poller.is_alive()
+            break
+        time.sleep(0.05)
+    poller.join(30)
+    assert seen_while_polling, "the fast source's item was not visible until the slow source finished"
+    assert done["summary"].new == 2
+
+
 def test_unknown_source_name_is_a_clear_error(feed_server, tmp_path):
     cfg_path = write_config(tmp_path, [{"name": "a", "url": feed_server.add("/a.xml", rss([]))}])
     p = run_cli(cfg_path, "poll", "--source", "nope", check=False)

@@ -46,6 +46,30 @@ def test_two_processes_writing_at_once_both_succeed(tmp_path):
     assert store.connect(path).execute("SELECT count(*) FROM sources").fetchone()[0] == 300
 
 
+def _open_and_write(path: str, worker: int, start) -> None:
+    start.wait()
+    db = store.connect(path)
+    with store.write(db):
+        db.execute("INSERT INTO sources (name, url) VALUES (?, ?)", [f"w{worker}", "http://x/"])
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
+    # A cron poll and an analyst's first `watcher review` on a fresh state folder: whoever comes second
+    # must wait for the first to create the file, not fail with "database is locked".
+    for attempt in range(5):  # the race is narrow; several fresh files make it likely to be hit
+        path = str(tmp_path / f"w{attempt}.db")
+        ctx = multiprocessing.get_context("fork")
+        start = ctx.Event()
+        procs = [ctx.Process(target=_open_and_write, args=(path, w, start)) for w in range(4)]
+        for p in procs:
+            p.start()
+        start.set()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+        assert store.connect(path).execute("SELECT count(*) FROM sources").fetchone()[0] == 4
+
+
 def test_a_failed_write_leaves_nothing_behind(tmp_path):
     db = store.connect(tmp_path / "w.db")
     with pytest.raises(ZeroDivisionError):

@@ -1,7 +1,8 @@
 """Store one source's poll: the fetch record, the source's new state, and every entry.
 
-All of it is one IMMEDIATE transaction, so a crash mid-poll leaves the source exactly as it was
-before, and the next poll (whose conditional GET validators were not advanced either) completes it.
+All of it is one IMMEDIATE transaction (a savepoint, when the pipeline stores several sources in one
+transaction), so a crash mid-poll leaves the source exactly as it was before, and the next poll (whose
+conditional GET validators were not advanced either) completes it.
 
 Per entry (already parsed, matched and fingerprinted by prepare.py in a worker process):
     same (source, guid), same text   -> seen again: only last_seen moves

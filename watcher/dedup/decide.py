@@ -27,7 +27,7 @@ from ..links import canonical_link
 from ..model import NOT_DUPLICATE, DedupDecision
 from ..store import parse_iso
 from . import crosslingual
-from .index import LEAD_TOKENS, LshIndex, keys_for
+from .index import LEAD_TOKENS, Candidate, LshIndex, keys_for
 from .seeds import SeedIndex
 from .shingles import SIZE, distinct, folded_paragraphs, segments, text_shingles
 
@@ -100,8 +100,10 @@ class Deduper:
         self.seeds = seeds
         self.settings = settings
         self.index = LshIndex(db)
-        # decide() and remember() are called back to back on the same text: fingerprint it once.
+        # decide() and remember() are called back to back on the same text: fingerprint it once, and
+        # look its neighbours up once (both directions in time, see _near).
         self._last: tuple[tuple, Fingerprint] | None = None
+        self._near_cache: tuple[tuple, list[Candidate]] | None = None
 
     def _fingerprint(self, title: str, summary: str, content: str, language: str | None) -> Fingerprint:
         key = (title, summary, content, language)
@@ -157,27 +159,36 @@ class Deduper:
                 return DedupDecision(f"seed:{o.name}", v[0], v[1])
         return None
 
+    def _near(self, fp: Fingerprint, published: datetime, item_id: int | None) -> list[Candidate]:
+        """Indexed items that may repeat this text or be repeated by it: within `window_days` either side.
+
+        decide() needs the earlier ones and remember() the later ones, one after the other on the same
+        text, so one index query serves both.
+        """
+        me = _epoch(published)
+        key = (fp.keys, me, item_id)
+        if self._near_cache is None or self._near_cache[0] != key:
+            window = int(timedelta(days=self.settings.window_days).total_seconds())
+            near = self.index.candidates(list(fp.keys), lo=me - window, hi=me + window, exclude=item_id, limit=40)
+            self._near_cache = (key, near)
+        return self._near_cache[1]
+
     def _by_item(self, item_id: int | None, fp: Fingerprint, published: datetime) -> DedupDecision | None:
         if len(fp.full) < self.settings.min_shared:
             return None
-        me = _epoch(published)
-        window = int(timedelta(days=self.settings.window_days).total_seconds())
-        cands = self.index.candidates(list(fp.keys), lo=me - window, hi=me,
-                                      exclude=item_id)
-        found: list[tuple[int, int, str, float, tuple]] = []
-        for c in cands:
-            if item_id is not None and (c.published, c.item_id) >= (me, item_id):
-                continue  # a later item: this one is its original, not the other way round
-            # Either side may be the short one: a summary-only repost, or a full text after a teaser.
+        me = (_epoch(published), item_id if item_id is not None else float("inf"))
+        # Earliest first: the first one verified is the original (or leads to it), so stop there.
+        # Either side may be the short one: a summary-only repost, or a full text after a teaser.
+        earlier = sorted((c for c in self._near(fp, published, item_id) if (c.published, c.item_id) < me),
+                         key=lambda c: (c.published, c.item_id))
+        for c in earlier:
             v = self._verify(fp, c.item_id)
             if v:
-                row = self.db.execute("SELECT duplicate_of, dup_method, dup_score, dup_possible FROM items"
-                                      " WHERE id = ?", [c.item_id]).fetchone()
-                found.append((c.published, c.item_id, v[0], v[1], tuple(row)))
-        if not found:
-            return None
-        pub, iid, method, score, (dup_of, m, s, possible) = min(found, key=lambda f: (f[0], f[1]))
-        return self._root(iid, dup_of, m, s, possible, DedupDecision(f"item:{iid}", method, score))
+                dup_of, m, s, possible = self.db.execute(
+                    "SELECT duplicate_of, dup_method, dup_score, dup_possible FROM items WHERE id = ?",
+                    [c.item_id]).fetchone()
+                return self._root(c.item_id, dup_of, m, s, possible, DedupDecision(f"item:{c.item_id}", v[0], v[1]))
+        return None
 
     def _by_crosslingual(self, fp: Fingerprint) -> DedupDecision | None:
         s = self.settings
@@ -214,16 +225,21 @@ class Deduper:
         at it: the earlier item is the original whatever order the feeds were read in.
         """
         fp = self._fingerprint(title, summary, content, language)
+        # Looked up before this item is indexed: usually decide()'s lookup for the same text (a new item
+        # had no id then, and was not in the index, so it could not be among the results either).
+        near = self._near(fp, published, None) if len(fp.full) >= self.settings.min_shared else []
         self._index(item_id, fp, published)
-        self._adopt_later(item_id, fp, published, link)
+        self._adopt_later(item_id, fp, published, link, near)
 
     def _index(self, item_id: int, fp: Fingerprint, published: datetime) -> None:
+        self._near_cache = None  # the index changes: the next lookup must be made afresh
         if len(fp.full) < self.settings.min_shared:
             self.index.remove(item_id)  # too short to verify anything against
         else:
             self.index.add(item_id, _epoch(published), list(fp.keys))
 
-    def _adopt_later(self, item_id: int, fp: Fingerprint, published: datetime, link: str | None) -> None:
+    def _adopt_later(self, item_id: int, fp: Fingerprint, published: datetime, link: str | None,
+                     near: list[Candidate]) -> None:
         row = self.db.execute("SELECT duplicate_of, dup_possible FROM items WHERE id = ?", [item_id]).fetchone()
         if row is None:
             return  # indexed before being stored (benchmarks): nothing to re-point
@@ -236,15 +252,12 @@ class Deduper:
             for (iid,) in self.db.execute("SELECT id FROM items WHERE canonical_link = ? AND id != ?",
                                           [key, item_id]).fetchall():
                 later[iid] = ("link", 1.0)
-        if len(fp.full) >= self.settings.min_shared:
-            window = int(timedelta(days=self.settings.window_days).total_seconds())
-            for c in self.index.candidates(list(fp.keys), lo=me[0], hi=me[0] + window,
-                                           exclude=item_id):
-                if c.item_id in later:
-                    continue
-                v = self._verify(fp, c.item_id)
-                if v:
-                    later[c.item_id] = v
+        for c in near:
+            if c.item_id in later or (c.published, c.item_id) <= me:
+                continue  # already found by link, or earlier: this item cannot be its original
+            v = self._verify(fp, c.item_id)
+            if v:
+                later[c.item_id] = v
         for iid, (method, score) in later.items():
             r = self.db.execute("SELECT published, duplicate_of, dup_possible, relevant, review_status"
                                 " FROM items WHERE id = ?", [iid]).fetchone()
@@ -289,10 +302,12 @@ class Deduper:
 
     def forget(self, item_id: int) -> None:
         self.index.remove(item_id)
+        self._near_cache = None  # the index changed
 
     def reindex(self) -> int:
         """Rebuild the index from the items table (recheck, or after a change of shingling)."""
         self.index.clear()
+        self._near_cache = None
         n = 0
         for iid, t, s, c, lang, pub in self.db.execute(
                 "SELECT id, title, summary, content, language, published FROM items").fetchall():
