@@ -83,6 +83,17 @@ def test_an_entry_corrected_in_place_stays_one_item_and_keeps_its_old_version(fe
     assert "earlier version 1" in shown and ON_TOPIC["title"] in shown
 
 
+def test_a_feed_listing_one_guid_twice_gives_one_item_that_later_polls_leave_alone(feed_server, tmp_path):
+    # Feeds list newest first: the first listing is the item. Storing both made each poll an "edit".
+    corrected = dict(ON_TOPIC, title="CORRECTED: US tightens export controls on Nvidia H20 chips")
+    url = feed_server.add("/a.xml", rss([corrected, OFF_TOPIC, ON_TOPIC]))
+    cfg_path = write_config(tmp_path, [{"name": "a", "url": url}])
+    assert "2 new, 0 updated" in run_cli(cfg_path, "poll").stdout
+    assert "0 new, 0 updated" in run_cli(cfg_path, "poll").stdout
+    rows = {r["guid"]: r for r in _export(cfg_path)}
+    assert len(rows) == 2 and rows["t-1"]["title"].startswith("CORRECTED") and rows["t-1"]["version"] == 1
+
+
 @pytest.mark.parametrize(
     "behaviour,kw,kind",
     [

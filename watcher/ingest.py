@@ -9,11 +9,11 @@ Per entry (already parsed, matched and fingerprinted by prepare.py in a worker p
     same (source, guid), new text    -> edit in place: old text goes to item_versions; the new match
                                         is stored and dedup decided again
     new (source, guid)               -> dedup against seeds and stored items, insert, index
+    a guid listed again in one feed  -> skipped: the first listing (the newest) is the item
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +22,6 @@ import sqlite_utils
 from . import backoff, store
 from .config import Config, Source, parse_interval
 from .dedup import Deduper
-from .links import canonical_link
 from .match import review_status_after
 from .model import (
     DedupDecision,
@@ -53,15 +52,6 @@ class SourceOutcome:
         if self.error:
             text += f" error={self.error_kind}: {self.error}"
         return text
-
-
-def content_hash(e: EntryData) -> str:
-    """What counts as an edit: a new title, summary, text or link under the same guid."""
-    h = hashlib.sha256()
-    for part in (e.title, e.summary, e.content, e.link or ""):
-        h.update(part.encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
 
 
 def make_intent(source: Source, prepared: PreparedEntry, now: datetime) -> ItemIntent:
@@ -102,25 +92,39 @@ def _decide(deduper: Deduper, intent: ItemIntent, prepared: PreparedEntry, item_
     e = intent.entry
     return deduper.decide(item_id=item_id, source=intent.source, guid=e.guid, link=e.link, title=e.title,
                           summary=e.summary, content=e.content, language=intent.language,
-                          published=intent.published, now=now, fingerprint=prepared.fingerprint)
+                          published=intent.published, now=now, fingerprint=prepared.fingerprint,
+                          link_key=prepared.canonical_link)
 
 
-def _remember(deduper: Deduper, item_id: int, intent: ItemIntent) -> None:
+def _remember(deduper: Deduper, item_id: int, intent: ItemIntent, prepared: PreparedEntry) -> None:
     e = intent.entry
     deduper.remember(item_id, title=e.title, summary=e.summary, content=e.content, language=intent.language,
-                     published=intent.published, link=e.link)
+                     published=intent.published, link=e.link, link_key=prepared.canonical_link)
+
+
+_STORED = "SELECT guid, id, content_hash FROM items"
+
+
+def stored_rows(db: sqlite_utils.Database, source: Source, guids: list[str]) -> dict[str, tuple]:
+    """(id, content_hash) of these guids of a source, by guid: one query per source, not one per entry."""
+    out: dict[str, tuple] = {}
+    for i in range(0, len(guids), 500):  # well under SQLite's limit on bound parameters
+        chunk = guids[i:i + 500]
+        marks = ",".join("?" for _ in chunk)
+        for row in db.execute(f"{_STORED} WHERE source = ? AND guid IN ({marks})", [source.name, *chunk]):
+            out[row[0]] = row[1:]
+    return out
 
 
 def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntry, *, deduper: Deduper,
-               now: datetime) -> str:
-    """Insert or update one entry. Returns "new", "updated" or "seen". Runs inside the caller's transaction."""
+               now: datetime, stored: tuple | None) -> str:
+    """Insert or update one entry. Returns "new", "updated" or "seen". Runs inside the caller's transaction.
+
+    `stored` is what stored_rows() found of the entry's guid (None: not stored yet).
+    """
     e = prepared.entry
-    digest = content_hash(e)
-    row = db.execute(
-        "SELECT id, content_hash, version, title, summary, content, link, review_status FROM items"
-        " WHERE source = ? AND guid = ?",
-        [source.name, e.guid],
-    ).fetchone()
+    digest = prepared.content_hash
+    row = stored
     if row is not None and row[1] == digest:
         # Seen before, unchanged: the common case on every poll, so it costs one lookup and nothing more.
         db.execute("UPDATE items SET last_seen = ? WHERE id = ?", [store.iso(now), row[0]])
@@ -128,7 +132,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
     intent = make_intent(source, prepared, now)
     columns = {
         "link": e.link,
-        "canonical_link": canonical_link(e.link),
+        "canonical_link": prepared.canonical_link,
         "title": e.title,
         "summary": e.summary,
         "content": e.content,
@@ -140,7 +144,9 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         **_match_columns(intent.match),
     }
     if row is not None:
-        item_id, _, version, title, summary, content, link, review = row
+        item_id = row[0]
+        version, title, summary, content, link, review = db.execute(
+            "SELECT version, title, summary, content, link, review_status FROM items WHERE id = ?", [item_id]).fetchone()
         # Keep what the feed said before, then re-decide: the correction may change both answers.
         db.execute(
             "INSERT INTO item_versions (item_id, version, title, summary, content, link, replaced_at)"
@@ -155,7 +161,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         columns["review_status"] = review_status_after(review, intent.match.relevant, decision.duplicate_of)
         sets = ", ".join(f"{k} = ?" for k in columns)
         db.execute(f"UPDATE items SET {sets} WHERE id = ?", [*columns.values(), item_id])
-        _remember(deduper, item_id, intent)
+        _remember(deduper, item_id, intent, prepared)
         return "updated"
     decision = _decide(deduper, intent, prepared, None, now)
     columns.update(_dedup_columns(decision))
@@ -171,7 +177,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
     names = ", ".join(columns)
     marks = ", ".join("?" for _ in columns)
     cur = db.execute(f"INSERT INTO items ({names}) VALUES ({marks})", list(columns.values()))
-    _remember(deduper, cur.lastrowid, intent)
+    _remember(deduper, cur.lastrowid, intent, prepared)
     return "new"
 
 
@@ -219,8 +225,17 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
                 state.update(etag=result.etag, last_modified=result.last_modified)
                 if feed is not None and feed.title:
                     state["feed_title"] = feed.title
-            for entry in prepared.entries if prepared is not None else ():
-                kind = save_entry(db, source, entry, deduper=deduper, now=now)
+            entries = prepared.entries if prepared is not None else []
+            stored = stored_rows(db, source, [p.entry.guid for p in entries])
+            saved: set[str] = set()
+            for entry in entries:
+                guid = entry.entry.guid
+                if guid in saved:
+                    # Listed twice in one feed: the first (feeds list newest first) is the item. Storing
+                    # both made every poll of the unchanged feed an edit, and the edit an endless churn.
+                    continue
+                saved.add(guid)
+                kind = save_entry(db, source, entry, deduper=deduper, now=now, stored=stored.get(guid))
                 outcome.new += kind == "new"
                 outcome.updated += kind == "updated"
         if result.permanent_redirect:

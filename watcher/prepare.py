@@ -1,7 +1,9 @@
 """The CPU-heavy, store-free part of processing a feed: parse it, match every entry, fingerprint it.
 
 All three are pure functions of the fetched bytes and the (read-only) keyword list, so they run in the
-pipeline's worker processes, one feed per task, while the main process fetches and stores. What needs
+pipeline's worker processes, one feed per task, while the main process fetches and stores. So do the
+small per-entry keys the store needs (canonical link, content hash): the storing process is the one
+that limits a large poll, and anything pure that it need not do, it should not. What needs
 the store (is this entry new? does it repeat a stored item?) stays in `ingest.py`.
 """
 
@@ -10,7 +12,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import hashlib
+
 from .dedup.decide import Fingerprint, fingerprint
+from .links import canonical_link
 from .match import Matcher
 from .model import EntryData, FeedData, MatchResult
 from .parse import parse_feed
@@ -22,12 +27,23 @@ class PreparedEntry:
     language: str | None
     match: MatchResult
     fingerprint: Fingerprint
+    canonical_link: str | None  # links.canonical_link(entry.link): the link-dedup key
+    content_hash: str  # content_hash(entry): how an edit in place is recognised
 
 
 @dataclass(frozen=True)
 class PreparedFeed:
     feed: FeedData
     entries: list[PreparedEntry]
+
+
+def content_hash(e: EntryData) -> str:
+    """What counts as an edit: a new title, summary, text or link under the same guid."""
+    h = hashlib.sha256()
+    for part in (e.title, e.summary, e.content, e.link or ""):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
 
 
 def item_language(source_language: str | None, entry: EntryData, feed: FeedData) -> str | None:
@@ -43,6 +59,8 @@ def prepare_entry(matcher: Matcher, feed: FeedData, entry: EntryData, source_lan
         language=language,
         match=matcher.match(entry.title, entry.summary, entry.content, language),
         fingerprint=fingerprint(entry.title, entry.summary, entry.content, language),
+        canonical_link=canonical_link(entry.link),
+        content_hash=content_hash(entry),
     )
 
 

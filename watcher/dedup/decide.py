@@ -115,20 +115,20 @@ class Deduper:
 
     def decide(self, *, item_id: int | None, source: str, guid: str, link: str | None, title: str,
                summary: str, content: str, language: str | None, published: datetime,
-               now: datetime, fingerprint: Fingerprint | None = None) -> DedupDecision:
-        """Is this item a repeat? `fingerprint`, when the caller computed it elsewhere (a worker
-        process), must be `fingerprint(title, summary, content, language)`."""
+               now: datetime, fingerprint: Fingerprint | None = None, link_key: str | None = None) -> DedupDecision:
+        """Is this item a repeat? `fingerprint` and `link_key`, when the caller computed them elsewhere (a
+        worker process), must be `fingerprint(title, summary, content, language)` and
+        `canonical_link(link)`."""
         if fingerprint is not None:
             self._last = ((title, summary, content, language), fingerprint)
         fp = self._fingerprint(title, summary, content, language)
-        return (self._by_link(item_id, link, published)
+        return (self._by_link(item_id, link_key or canonical_link(link), published)
                 or self._by_seed(fp)
                 or self._by_item(item_id, fp, published)
                 or self._by_crosslingual(fp)
                 or NOT_DUPLICATE)
 
-    def _by_link(self, item_id: int | None, link: str | None, published: datetime) -> DedupDecision | None:
-        key = canonical_link(link)
+    def _by_link(self, item_id: int | None, key: str | None, published: datetime) -> DedupDecision | None:
         if key is None:
             return None
         me = (_epoch(published), item_id if item_id is not None else float("inf"))
@@ -217,7 +217,7 @@ class Deduper:
     # -- the index ----------------------------------------------------------------------------------
 
     def remember(self, item_id: int, *, title: str, summary: str, content: str, language: str | None,
-                 published: datetime, link: str | None) -> None:
+                 published: datetime, link: str | None, link_key: str | None = None) -> None:
         """Index a stored item, and make it the original of later items already stored.
 
         Feeds are stored one after another, so a repost can be stored before the item it repeats
@@ -229,7 +229,7 @@ class Deduper:
         # had no id then, and was not in the index, so it could not be among the results either).
         near = self._near(fp, published, None) if len(fp.full) >= self.settings.min_shared else []
         self._index(item_id, fp, published)
-        self._adopt_later(item_id, fp, published, link, near)
+        self._adopt_later(item_id, fp, published, link_key or canonical_link(link), near)
 
     def _index(self, item_id: int, fp: Fingerprint, published: datetime) -> None:
         self._near_cache = None  # the index changes: the next lookup must be made afresh
@@ -238,7 +238,7 @@ class Deduper:
         else:
             self.index.add(item_id, _epoch(published), list(fp.keys))
 
-    def _adopt_later(self, item_id: int, fp: Fingerprint, published: datetime, link: str | None,
+    def _adopt_later(self, item_id: int, fp: Fingerprint, published: datetime, key: str | None,
                      near: list[Candidate]) -> None:
         row = self.db.execute("SELECT duplicate_of, dup_possible FROM items WHERE id = ?", [item_id]).fetchone()
         if row is None:
@@ -247,11 +247,12 @@ class Deduper:
         target = mine if (mine and not my_possible) else f"item:{item_id}"
         me = (_epoch(published), item_id)
         later: dict[int, tuple[str, float]] = {}
-        key = canonical_link(link)
         if key is not None:
-            for (iid,) in self.db.execute("SELECT id FROM items WHERE canonical_link = ? AND id != ?",
-                                          [key, item_id]).fetchall():
-                later[iid] = ("link", 1.0)
+            # A wire story keeps its link across a dozen feeds' copies: only the later ones matter here.
+            for iid, pub in self.db.execute("SELECT id, published FROM items WHERE canonical_link = ? AND id != ?",
+                                            [key, item_id]).fetchall():
+                if (_epoch(parse_iso(pub)), iid) > me:
+                    later[iid] = ("link", 1.0)
         for c in near:
             if c.item_id in later or (c.published, c.item_id) <= me:
                 continue  # already found by link, or earlier: this item cannot be its original
