@@ -218,6 +218,10 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
                     wait = deadline - time.monotonic()
                     if len(batch) == left or wait <= 0:
                         break
+                    await asyncio.sleep(0)  # let fetches start and finished work arrive
+                    if not ready.empty():
+                        r = ready.get_nowait()
+                        continue
                     try:
                         # Committing whenever the queue runs dry (the workers are a little behind) made
                         # 370 commits of 1,000 feeds, each rewriting index pages all over the store.
