@@ -149,8 +149,8 @@ def exact_baseline(n_target: list[int]) -> dict:
     """All-pairs: every new item against every stored item's shingle set, on SAMPLE stored items."""
     rng = random.Random(3)
     vocab = [f"w{i}" for i in range(20_000)]
-    stored = [fingerprint(*_story(rng, vocab), "en").full for _ in range(SAMPLE)]
-    queries = [fingerprint(_words(rng, vocab, 8), s, "", "en").full
+    stored = [set(fingerprint(*_story(rng, vocab), "en").full.tolist()) for _ in range(SAMPLE)]
+    queries = [set(fingerprint(_words(rng, vocab, 8), s, "", "en").full.tolist())
                for s in (" ".join(_words(rng, vocab, 45)) for _ in range(50))]
     t = time.perf_counter()
     for q in queries:
@@ -180,7 +180,7 @@ def measure() -> None:
         r = json.loads(line)
         summary = BeautifulSoup(r["summary"], "lxml").get_text("\n") if "<" in r["summary"] else r["summary"]
         fp = fingerprint(r["title"], summary, r["content"], r["feed_lang"])
-        best = max((o.containment for o in seeds.overlaps(set(fp.full), 1)), default=0.0)
+        best = max((o.containment for o in seeds.overlaps(fp.full.tolist(), 1)), default=0.0)
         (dup if r["category"] == "seed-duplicate" else other).append(best)
         if r["category"] in ("seed-duplicate", "item-duplicate"):
             continue

@@ -34,18 +34,33 @@ from .shingles import SIZE, distinct, folded_paragraphs, segments, text_shingles
 __all__ = ["Deduper", "also_in", "Fingerprint", "fingerprint"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Fingerprint:
     """What dedup needs of one text: its shingles, its lead's shingles, its LSH keys, its anchors.
 
-    All of it is a pure function of the text, so the pipeline computes it in a worker process.
+    All of it is a pure function of the text, so the pipeline computes it in a worker process. The
+    numbers travel as bytes, read as arrays: the storing process receives them from the workers, and
+    unpickling frozensets of Python ints cost it 0.2 ms per item (more than everything else it does
+    with an item but SQLite); numpy arrays 0.016 ms, bytes under 0.001 ms.
     """
 
-    full: frozenset[int]
-    lead: frozenset[int]
+    full_bytes: bytes  # distinct shingle hashes (uint64) of title, summary and content, sorted
+    lead_bytes: bytes  # those of the body's first LEAD_TOKENS tokens (empty when too short)
     anchors: frozenset[str]
     language: str
-    keys: tuple[int, ...] = ()  # index keys (index.keys_for), empty when too short to index
+    keys_bytes: bytes = b""  # index keys (int64, index.keys_for), empty when too short to index
+
+    @property
+    def full(self) -> np.ndarray:
+        return np.frombuffer(self.full_bytes, dtype=np.uint64)
+
+    @property
+    def lead(self) -> np.ndarray:
+        return np.frombuffer(self.lead_bytes, dtype=np.uint64)
+
+    @property
+    def keys(self) -> list[int]:
+        return np.frombuffer(self.keys_bytes, dtype=np.int64).tolist()
 
 
 def fingerprint(title: str, summary: str, content: str, language: str | None) -> Fingerprint:
@@ -78,14 +93,16 @@ def fingerprint(title: str, summary: str, content: str, language: str | None) ->
     full_arr = s.windows[:cut]
     if s.short:  # paragraphs shorter than a shingle; never the lead, which has LEAD_TOKENS // 2 tokens
         full_arr = np.concatenate([full_arr, np.array([h for _, h in s.short], dtype=np.uint64)])
-    full = frozenset(full_arr.tolist())
-    lead = frozenset(s.windows[cut:].tolist())
+    full = np.unique(full_arr)
+    lead = np.unique(s.windows[cut:])
     text = "\n".join(t for t in (title, summary, content) if t)
     lang = language if language in ("en", "vi", "ar", "zh") else crosslingual.script_language(text)
-    keys: tuple[int, ...] = ()
-    if full:
-        keys = tuple(keys_for(full_arr, s.windows[cut:] if lead and lead != full else None))
-    return Fingerprint(full, lead, frozenset(crosslingual.anchors(text, lang, folded)), lang, keys)
+    keys = b""
+    if full.size:
+        differs = lead.size and not np.array_equal(lead, full)
+        keys = np.asarray(keys_for(full_arr, s.windows[cut:] if differs else None), dtype=np.int64).tobytes()
+    return Fingerprint(full.tobytes(), lead.tobytes(), frozenset(crosslingual.anchors(text, lang, folded)), lang,
+                       keys)
 
 
 def _epoch(dt: datetime) -> int:
@@ -153,7 +170,7 @@ class Deduper:
         return None
 
     def _by_seed(self, fp: Fingerprint) -> DedupDecision | None:
-        for o in self.seeds.overlaps(set(fp.full), self.settings.min_shared):
+        for o in self.seeds.overlaps(fp.full.tolist(), self.settings.min_shared):
             v = self._verdict(o.shared, o.containment, o.resemblance)
             if v:
                 return DedupDecision(f"seed:{o.name}", v[0], v[1])
@@ -166,10 +183,10 @@ class Deduper:
         text, so one index query serves both.
         """
         me = _epoch(published)
-        key = (fp.keys, me, item_id)
+        key = (fp.keys_bytes, me, item_id)
         if self._near_cache is None or self._near_cache[0] != key:
             window = int(timedelta(days=self.settings.window_days).total_seconds())
-            near = self.index.candidates(list(fp.keys), lo=me - window, hi=me + window, exclude=item_id, limit=40)
+            near = self.index.candidates(fp.keys, lo=me - window, hi=me + window, exclude=item_id, limit=40)
             self._near_cache = (key, near)
         return self._near_cache[1]
 
@@ -236,7 +253,7 @@ class Deduper:
         if len(fp.full) < self.settings.min_shared:
             self.index.remove(item_id)  # too short to verify anything against
         else:
-            self.index.add(item_id, _epoch(published), list(fp.keys))
+            self.index.add(item_id, _epoch(published), fp.keys)
 
     def _adopt_later(self, item_id: int, fp: Fingerprint, published: datetime, key: str | None,
                      near: list[Candidate]) -> None:
@@ -294,11 +311,11 @@ class Deduper:
         if row is None:
             return None
         other = text_shingles(row)
-        if not other or not fp.full:
+        if not other or not fp.full.size:
             return None
-        shared = len(fp.full & other)
-        containment = max(shared / len(fp.full), shared / len(other))
-        resemblance = shared / (len(fp.full) + len(other) - shared)
+        shared = len(other.intersection(fp.full.tolist()))
+        containment = max(shared / fp.full.size, shared / len(other))
+        resemblance = shared / (fp.full.size + len(other) - shared)
         return self._verdict(shared, containment, resemblance)
 
     def forget(self, item_id: int) -> None:

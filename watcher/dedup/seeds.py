@@ -14,6 +14,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Collection
 
 from ..errors import ConfigError
 from . import crosslingual
@@ -86,8 +87,9 @@ class SeedIndex:
         """An index from {name: text}, without files (tests, benchmarks)."""
         return cls([_build(name, text, hashlib.sha256(text.encode()).hexdigest()) for name, text in texts.items()])
 
-    def overlaps(self, item: set[int], min_shared: int) -> list[SeedOverlap]:
-        """Seeds sharing at least `min_shared` shingles with the item, best containment first."""
+    def overlaps(self, item: Collection[int], min_shared: int) -> list[SeedOverlap]:
+        """Seeds sharing at least `min_shared` shingles with the item (its distinct shingles), best
+        containment first."""
         if not item or not self.seeds:
             return []
         counts: dict[int, int] = {}
