@@ -10,6 +10,8 @@ a feed the local server holds until the test releases it, so no assertion races 
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import random
 import threading
 import time
@@ -21,7 +23,7 @@ import pytest
 from apscheduler.events import (EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED,
                                 JobExecutionEvent)
 
-from util import rss, write_config
+from util import ROOT, rss, write_config
 from watcher import config as config_mod
 from watcher import store
 from watcher.config import Config, DigestSettings, Source
@@ -265,6 +267,29 @@ def test_after_start_each_source_is_repolled_at_its_own_interval_with_jitter(tmp
     assert fired["quarter"] >= 6 and fired["hourly"] >= 1  # 2 h: about 7 quarter-hours, 1 hour
     times = _fetch_times(cfg, "quarter")
     assert len({b - a for a, b in zip(times, times[1:])}) > 1, "jitter varies from poll to poll"
+
+
+def test_a_keyword_list_broken_mid_run_is_one_clear_error_and_polling_resumes_once_fixed(
+        tmp_path: Path, feed_server, caplog) -> None:
+    # Keyword-list tuning happens while `watcher run` runs; a typo must not read as a crash.
+    good = (ROOT / "seeds" / "keywords.yaml").read_text(encoding="utf-8")
+    kw = tmp_path / "tuning.yaml"
+    kw.write_text(good, encoding="utf-8")
+    cfg = dataclasses.replace(
+        _config(tmp_path, [{"name": "wire", "url": feed_server.add("/w.xml", FEED), "interval": "15m"}]),
+        keywords_path=kw)
+    with Running(cfg, Clock(T0)) as run:
+        kw.write_text(good + "\ntopics: [an unclosed list\n", encoding="utf-8")
+        with caplog.at_level(logging.INFO, logger="watcher"):
+            run.fire("poll:wire")
+        errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1 and errors[0].exc_info is None, caplog.text
+        assert "wire: not polled:" in errors[0].getMessage() and "tuning.yaml" in errors[0].getMessage()
+        assert run.planned("poll:wire") is not None, "the source must stay scheduled"
+        kw.write_text(good, encoding="utf-8")
+        run.fire("poll:wire")
+        assert run.problems() == []
+    assert len(_fetch_times(cfg, "wire")) == 2  # the catch-up poll at start, and the one after the fix
 
 
 def test_a_slow_poll_is_never_overlapped_and_its_missed_turns_are_skipped(tmp_path: Path, feed_server) -> None:

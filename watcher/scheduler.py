@@ -32,6 +32,7 @@ import sqlite_utils
 
 from . import store
 from .config import Config, DigestSettings
+from .errors import WatcherError
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -220,6 +221,12 @@ class Runner:
                 just_polled = True
             # else: the database says later (backoff, Retry-After, or a `watcher poll` between
             # runs moved it): no poll now; the job is re-planned below from what is stored.
+        except WatcherError as e:
+            # Not a bug: most often the keyword list or a seed was edited mid-run and has a mistake
+            # (keyword-list tuning happens while watcher runs). Nothing was fetched, so nothing is lost;
+            # each source tries again at its next turn and works again once the file is fixed.
+            log.error("%s: not polled: %s; will try again at its next turn", name, e)
+            just_polled = True
         except Exception:
             log.exception("%s: poll failed with a bug; trying again later", name)
             just_polled = True
@@ -249,6 +256,8 @@ class Runner:
                 log.info("digest %s: already built (by `watcher digest`?); not building it again", day)
             else:
                 self.build_digest(day)
+        except WatcherError as e:  # the store locked for too long, a file it cannot write: say so plainly
+            log.error("digest %s: not built: %s; `watcher digest --date %s` builds it by hand", day, e, day)
         except Exception:
             log.exception("digest %s failed with a bug", day)
         self._add_digest(next_digest_at(self.cfg.digest, self.clock()))
