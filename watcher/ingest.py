@@ -146,7 +146,8 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
     if row is not None:
         item_id = row[0]
         version, title, summary, content, link, review = db.execute(
-            "SELECT version, title, summary, content, link, review_status FROM items WHERE id = ?", [item_id]).fetchone()
+            "SELECT version, title, summary, content, link, review_status FROM items WHERE id = ?",
+            [item_id]).fetchone()
         # Keep what the feed said before, then re-decide: the correction may change both answers.
         db.execute(
             "INSERT INTO item_versions (item_id, version, title, summary, content, link, replaced_at)"
@@ -202,7 +203,9 @@ def _schedule(db: sqlite_utils.Database, cfg: Config, source: Source, result: Fe
 
 def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result: FetchResult,
                  prepared: PreparedFeed | None, *, deduper: Deduper, now: datetime, duration: float) -> SourceOutcome:
-    """Record one source's poll in one transaction and say how it went."""
+    """Record one source's poll, all or nothing, and say how it went.
+
+    All or nothing: its own transaction, or a savepoint inside the caller's (the pipeline's batch)."""
     feed = prepared.feed if prepared is not None else None
     failure = result.failure or (feed.failure if feed is not None else None)
     outcome = SourceOutcome(name=source.name, status="ok", duration_s=duration)

@@ -14,7 +14,7 @@ database:
   fetch layer decided; the digest is a one-shot job re-planned after each build.
 
 SIGINT/SIGTERM set a flag; the scheduler then stops taking jobs and waits for polls in flight, each of
-which commits its source in one transaction or leaves nothing behind, and `run` exits 0.
+which stores its source whole or leaves nothing of it behind, and `run` exits 0.
 """
 
 from __future__ import annotations
