@@ -9,6 +9,8 @@ the same three stages per feed in its worker processes, watcher/prepare.py):
   parse             watcher.parse.parse_feed (fast parser, html_to_text on every field)
   match             Matcher.match for every entry, shipped keyword list
   fingerprint       dedup.decide.fingerprint for every entry (shingles, lead, LSH keys, anchors)
+  hand-off          pickle.loads of what a worker returns (watcher.prepare.prepare_feed): paid by the
+                    storing process, in the executor's result thread, for every item
 
 Each figure is CPU ms per item (time.process_time), the best of --repeat runs; the last line gives
 what the three stages add up to against bare feedparser. --html also times html_to_text alone over
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import pickle
 import sys
 from pathlib import Path
 
@@ -31,7 +34,7 @@ from timing import best_of  # noqa: E402
 from watcher.dedup.decide import fingerprint  # noqa: E402
 from watcher.match import Matcher  # noqa: E402
 from watcher.parse import parse_feed  # noqa: E402
-from watcher.prepare import item_language  # noqa: E402
+from watcher.prepare import item_language, prepare_feed  # noqa: E402
 from watcher.text import html_to_text  # noqa: E402
 
 
@@ -78,6 +81,9 @@ def main() -> None:
     row("match", match)
     row("fingerprint", fp)
     row("prepare total", parse + match + fp)
+    sent = [pickle.dumps(prepare_feed(matcher, b, {}, f"http://127.0.0.1/{i}.xml", None), pickle.HIGHEST_PROTOCOL)
+            for i, b in enumerate(bodies)]
+    row("hand-off", best_of(lambda: each(pickle.loads, sent), a.repeat))
     if a.html:
         fields = []
         for b in bodies:

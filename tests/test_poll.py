@@ -4,6 +4,8 @@ checked the way a user sees the result: `watcher status` and `watcher export`.""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -178,14 +180,8 @@ class Boom(Exception):
     pass
 
 
-def test_a_crash_mid_source_leaves_nothing_half_written_and_the_next_poll_completes_it(feed_server, tmp_path):
-    items = [dict(ON_TOPIC, guid=f"g{i}", link=f"http://127.0.0.1/n/{i}", title=f"Story {i} about H20 export controls")
-             for i in range(5)]
-    feed_server.add("/a.xml", rss(items))
-    url = feed_server.add_behaviour("/a.xml", "conditional", etag='"e1"', last_modified="Mon, 03 Nov 2025 08:00:00 GMT")
-    cfg_path = write_config(tmp_path, [{"name": "a", "url": url}])
-    cfg = config_mod.load(cfg_path)
-    db = store.connect(cfg.db_path)
+def _poll_crashing_at_item(cfg, db, n: int, monkeypatch) -> None:
+    """A poll that crashes (a bug, a kill) while storing its n-th new item."""
     real = pipeline.load_processors
 
     def crashing(cfg, db):
@@ -195,19 +191,29 @@ def test_a_crash_mid_source_leaves_nothing_half_written_and_the_next_poll_comple
 
         def remember_then_crash(*a, **k):
             calls["n"] += 1
-            if calls["n"] == 3:
-                raise Boom("simulated crash after two items")
+            if calls["n"] == n:
+                raise Boom(f"simulated crash at item {n}")
             return remember(*a, **k)
 
         deduper.remember = remember_then_crash
         return matcher, deduper
 
-    pipeline.load_processors = crashing
-    try:
-        with pytest.raises(Boom):
-            pipeline.poll(cfg, db)
-    finally:
-        pipeline.load_processors = real
+    monkeypatch.setattr(pipeline, "load_processors", crashing)
+    with pytest.raises(Boom):
+        pipeline.poll(cfg, db)
+    monkeypatch.setattr(pipeline, "load_processors", real)
+
+
+def test_a_crash_mid_source_leaves_nothing_half_written_and_the_next_poll_completes_it(feed_server, tmp_path,
+                                                                                       monkeypatch):
+    items = [dict(ON_TOPIC, guid=f"g{i}", link=f"http://127.0.0.1/n/{i}", title=f"Story {i} about H20 export controls")
+             for i in range(5)]
+    feed_server.add("/a.xml", rss(items))
+    url = feed_server.add_behaviour("/a.xml", "conditional", etag='"e1"', last_modified="Mon, 03 Nov 2025 08:00:00 GMT")
+    cfg_path = write_config(tmp_path, [{"name": "a", "url": url}])
+    cfg = config_mod.load(cfg_path)
+    db = store.connect(cfg.db_path)
+    _poll_crashing_at_item(cfg, db, 3, monkeypatch)  # after two items were stored
     assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 0
     assert db.execute("SELECT etag FROM sources WHERE name='a'").fetchone()[0] is None
     summary = pipeline.poll(cfg, db)
@@ -216,7 +222,7 @@ def test_a_crash_mid_source_leaves_nothing_half_written_and_the_next_poll_comple
 
 
 def test_a_crash_in_a_poll_of_many_sources_leaves_each_whole_or_absent_and_the_next_poll_completes(
-        feed_server, tmp_path):
+        feed_server, tmp_path, monkeypatch):
     # Sources that finish together are stored in one transaction (pipeline.BATCH_SECONDS); a crash in
     # one of them must still leave every source either wholly stored (with its validators) or absent.
     sources = []
@@ -232,28 +238,7 @@ def test_a_crash_in_a_poll_of_many_sources_leaves_each_whole_or_absent_and_the_n
     cfg_path = write_config(tmp_path, sources)
     cfg = config_mod.load(cfg_path)
     db = store.connect(cfg.db_path)
-    real = pipeline.load_processors
-
-    def crashing(cfg, db):
-        matcher, deduper = real(cfg, db)
-        calls = {"n": 0}
-        remember = deduper.remember
-
-        def remember_then_crash(*a, **k):
-            calls["n"] += 1
-            if calls["n"] == 8:  # the second item of the third source stored
-                raise Boom("simulated crash")
-            return remember(*a, **k)
-
-        deduper.remember = remember_then_crash
-        return matcher, deduper
-
-    pipeline.load_processors = crashing
-    try:
-        with pytest.raises(Boom):
-            pipeline.poll(cfg, db)
-    finally:
-        pipeline.load_processors = real
+    _poll_crashing_at_item(cfg, db, 8, monkeypatch)  # the second item of the third source stored
     for n in range(4):
         count = db.execute("SELECT count(*) FROM items WHERE source = ?", [f"s{n}"]).fetchone()[0]
         etag = db.execute("SELECT etag FROM sources WHERE name = ?", [f"s{n}"]).fetchone()[0]
@@ -265,9 +250,6 @@ def test_a_crash_in_a_poll_of_many_sources_leaves_each_whole_or_absent_and_the_n
 
 def test_items_of_finished_sources_are_committed_while_a_slow_source_is_still_fetching(
         feed_server, tmp_path, monkeypatch):
-    import threading
-    import time
-
     monkeypatch.setattr(pipeline, "BATCH_SECONDS", 0.2)
     fast = feed_server.add("/fast.xml", rss([ON_TOPIC]))
     feed_server.add("/slow.xml", rss([OFF_TOPIC]))

@@ -167,7 +167,7 @@ async def _fetch_and_prepare(fetcher: Fetcher, pool: Executor | None, matcher: M
 
 # How long one write transaction may gather sources before it commits. Committing each source alone
 # rewrote the same index pages (LSH keys land all over the store) once per source: 1,000 feeds wrote
-# 3.4 GB to disk for a 285 MB store, 1.5 GB with this. It also bounds what a crash loses (refetched on
+# 3.4 GB to disk for a 285 MB store, 1.5 GB with this (bench/poll.py prints the figure). It also bounds what a crash loses (refetched on
 # the next poll: validators advance only with the commit), how long another writer waits for the lock,
 # and how long a finished source waits for a slow one before its items are visible.
 BATCH_SECONDS = 2.0

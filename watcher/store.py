@@ -177,9 +177,8 @@ def connect(path: Path) -> sqlite_utils.Database:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         # A poll's transaction touches index pages all over the store (LSH keys are random). With the
-        # default 2 MB cache SQLite spills dirty pages to the WAL mid-transaction, and the same page
-        # again and again: bench/poll.py --feeds 400 wrote 2.6 GB through the WAL for a 113 MB store,
-        # 1.5 GB with this. Memory is only taken as the cache fills.
+        # default 2 MB cache SQLite spills dirty pages to the WAL mid-transaction, and then writes the
+        # same page again at the next spill. Memory is only taken as the cache fills.
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     except (OSError, sqlite3.Error) as e:
         raise StoreError(f"cannot open the store {path}: {e}; check the `state:` folder is writable") from e

@@ -39,9 +39,9 @@ class Fingerprint:
     """What dedup needs of one text: its shingles, its lead's shingles, its LSH keys, its anchors.
 
     All of it is a pure function of the text, so the pipeline computes it in a worker process. The
-    numbers travel as bytes, read as arrays: the storing process receives them from the workers, and
-    unpickling frozensets of Python ints cost it 0.2 ms per item (more than everything else it does
-    with an item but SQLite); numpy arrays 0.016 ms, bytes under 0.001 ms.
+    numbers travel as bytes, read as arrays: the storing process unpickles every entry the workers
+    prepare, and with the shingle sets as frozensets of Python ints that cost 4x as much
+    (`bench/prepare.py`, hand-off row: 0.027 ms/item then, 0.007 ms/item now).
     """
 
     full_bytes: bytes  # distinct shingle hashes (uint64) of title, summary and content, sorted
