@@ -14,6 +14,9 @@ from typing import Iterator, TextIO
 
 import sqlite_utils
 
+from . import store
+from .times import iso
+
 # The export contract. Order matters for CSV; adding a field is fine, renaming one breaks users.
 FIELDS = (
     "id", "source", "guid", "link", "canonical_link", "title", "summary", "published",
@@ -26,26 +29,12 @@ _LISTS = ("topics", "keywords")
 _BOOLS = ("relevant", "published_is_fetch_time", "dup_possible")
 
 
-def since_clause(since: date | datetime | None, column: str = "published") -> tuple[str, list]:
-    """A WHERE fragment for --since, bound, never interpolated."""
-    if since is None:
-        return "1 = 1", []
-    if isinstance(since, datetime):
-        text = since.isoformat()
-    else:
-        text = since.isoformat()  # "2026-11-01" sorts before any time on that day
-    return f"{column} >= ?", [text]
-
-
 def rows(db: sqlite_utils.Database, *, since: date | datetime | None = None) -> Iterator[dict]:
-    where, params = since_clause(since)
-    cols = ", ".join(FIELDS)
-    for values in db.execute(f"SELECT {cols} FROM items WHERE {where} ORDER BY id", params):
-        row = dict(zip(FIELDS, values))
-        for k in _LISTS:
-            row[k] = json.loads(row[k]) if row[k] else []
-        for k in _BOOLS:
-            row[k] = bool(row[k])
+    """One dict per stored item (published on or after `since`), in id order, with FIELDS as keys."""
+    for item in store.iter_items(db, since=since, order="id"):
+        row = {k: getattr(item, k) for k in FIELDS}
+        for k in ("published", "fetched_at", "updated_at"):
+            row[k] = iso(row[k]) if row[k] is not None else None
         yield row
 
 

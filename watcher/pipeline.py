@@ -8,8 +8,8 @@ Where each step lives:
     fetched        watcher/fetch.py      Fetcher.fetch()  -> FetchResult
     parsed         watcher/parse.py      parse_feed()     -> FeedData          } prepare.py, in
     matched        watcher/match.py      Matcher.match()  -> MatchResult       } worker processes
-    deduplicated   watcher/dedup/        Deduper.decide() -> DedupDecision
-    stored         watcher/ingest.py     store_source()   (items, versions, fetches, source state)
+    deduplicated   watcher/dedup/        decide()         -> DedupDecision     } ingest.py, against
+    stored         watcher/store/        apply()          (items, versions, fetches, source state) } the store
 
 Parsing, matching and fingerprinting are pure and CPU-heavy, so they run in a pool of worker processes
 (one per core) while the event loop keeps fetching; deduplicating and storing need the store and stay in
@@ -31,11 +31,12 @@ from datetime import datetime
 import sqlite_utils
 
 from . import store
+from .times import utcnow
 from .config import Config, Source
-from .dedup import Deduper, SeedIndex
+from .dedup import SeedIndex
 from .errors import UsageError
 from .fetch import Fetcher
-from .ingest import SourceOutcome, store_source
+from .ingest import Dedup, SourceOutcome, store_source
 from .match import Matcher
 from .model import FetchResult
 from .prepare import PreparedFeed, init_worker, prepare_feed, prepare_in_worker
@@ -66,32 +67,18 @@ class PollSummary:
 
 def sync_sources(db: sqlite_utils.Database, cfg: Config) -> None:
     """Make the sources table agree with the config. A changed URL starts that source afresh."""
-    with store.write(db):
-        for s in cfg.sources:
-            row = db.execute("SELECT url FROM sources WHERE name = ?", [s.name]).fetchone()
-            if row is None:
-                db.execute("INSERT INTO sources (name, url, enabled) VALUES (?, ?, ?)", [s.name, s.url, int(s.enabled)])
-            elif row[0] != s.url:
-                # New address: old validators, backoff, redirect and 410 belong to the old one.
-                db.execute(
-                    "UPDATE sources SET url = ?, enabled = ?, etag = NULL, last_modified = NULL, hold_until = NULL,"
-                    " next_check = NULL, consecutive_failures = 0, failure_weight = 0, permanent_redirect = NULL,"
-                    " disabled_reason = NULL WHERE name = ?",
-                    [s.url, int(s.enabled), s.name],
-                )
-            else:
-                db.execute("UPDATE sources SET enabled = ? WHERE name = ?", [int(s.enabled), s.name])
+    store.sync_sources(db, cfg.sources)
 
 
 def due_sources(cfg: Config, db: sqlite_utils.Database, now: datetime) -> list[tuple[Source, datetime | None]]:
     """Enabled sources with when each is next due (None: never polled, so due now)."""
-    rows = {r[0]: r for r in db.execute("SELECT name, next_check, disabled_reason FROM sources")}
+    states = store.source_states(db)
     out = []
     for s in cfg.sources:
-        r = rows.get(s.name)
-        if not s.enabled or (r and r[2]):
+        st = states.get(s.name)
+        if not s.enabled or (st and st.disabled_reason):
             continue
-        out.append((s, store.parse_iso(r[1]) if r else None))
+        out.append((s, st.next_check if st else None))
     return out
 
 
@@ -111,20 +98,18 @@ def select_sources(cfg: Config, db: sqlite_utils.Database, now: datetime, *, nam
             raise UsageError(f"no source named {', '.join(map(repr, unknown))} in {cfg.path}; "
                              f"known: {', '.join(known) or 'none'}")
         return [known[n] for n in dict.fromkeys(names)]
-    rows = {r[0]: r for r in db.execute("SELECT name, next_check, hold_until, disabled_reason FROM sources")}
+    states = store.source_states(db)
     picked = []
     for s in cfg.sources:
-        r = rows.get(s.name)
+        st = states.get(s.name)
         if not s.enabled:
             continue
-        if r and not force:
-            if r[3]:
+        if st and not force:
+            if st.disabled_reason:
                 continue
-            hold = store.parse_iso(r[2])
-            if hold and hold > now:
+            if st.hold_until and st.hold_until > now:
                 continue
-            nxt = store.parse_iso(r[1])
-            if due_only and nxt and nxt > now:
+            if due_only and st.next_check and st.next_check > now:
                 continue
         picked.append(s)
     return picked
@@ -185,8 +170,8 @@ class _Ready:
 
 
 async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], pool: Executor | None,
-               matcher: Matcher, deduper: Deduper, now: datetime | None) -> list[SourceOutcome]:
-    validators = {r[0]: (r[1], r[2]) for r in db.execute("SELECT name, etag, last_modified FROM sources")}
+               matcher: Matcher, dd: Dedup, now: datetime | None) -> list[SourceOutcome]:
+    validators = {name: (st.etag, st.last_modified) for name, st in store.source_states(db).items()}
     # Sources fetched and prepared but not yet stored hold their bytes and fingerprints in memory;
     # when storing is the slower side, this bound keeps them from piling up (1,000 feeds: 2.4 GB).
     ahead = asyncio.Semaphore(2 * max(cfg.fetch.concurrency, _worker_count(cfg, len(sources))))
@@ -211,8 +196,8 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
                 deadline = time.monotonic() + BATCH_SECONDS
                 while True:
                     # Each source is still all-or-nothing: a savepoint inside the batch's transaction.
-                    outcomes[r.index] = store_source(db, cfg, r.source, r.result, r.prepared, deduper=deduper,
-                                                     now=now or store.utcnow(), duration=r.elapsed)
+                    outcomes[r.index] = store_source(db, cfg, r.source, r.result, r.prepared, dd=dd,
+                                                     now=now or utcnow(), duration=r.elapsed)
                     r.stored.set_result(None)
                     batch.append(r)
                     wait = deadline - time.monotonic()
@@ -245,24 +230,24 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
     return outcomes  # type: ignore[return-value]
 
 
-def load_processors(cfg: Config, db: sqlite_utils.Database) -> tuple[Matcher, Deduper]:
+def load_processors(cfg: Config) -> tuple[Matcher, Dedup]:
     matcher = Matcher.load(cfg.keywords_path)
     seeds = SeedIndex.load(cfg.seeds_dir, cfg.state_dir / "cache")
-    return matcher, Deduper(db, seeds, cfg.dedup)
+    return matcher, Dedup(seeds, cfg.dedup)
 
 
 def poll(cfg: Config, db: sqlite_utils.Database, *, names: list[str] | None = None, now: datetime | None = None,
          force: bool = False, due_only: bool = False) -> PollSummary:
     """Poll the selected sources once and store what they carry. See `select_sources` for which."""
     sync_sources(db, cfg)
-    picked = select_sources(cfg, db, now or store.utcnow(), names=names, force=force, due_only=due_only)
+    picked = select_sources(cfg, db, now or utcnow(), names=names, force=force, due_only=due_only)
     summary = PollSummary()
     if not picked:
         return summary
-    matcher, deduper = load_processors(cfg, db)
+    matcher, dd = load_processors(cfg)
     pool = make_pool(_worker_count(cfg, len(picked)), matcher)
     try:
-        summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, deduper, now))
+        summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, dd, now))
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

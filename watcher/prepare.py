@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import hashlib
 
-from .dedup.decide import Fingerprint, fingerprint
+from .dedup.fingerprint import Fingerprint, fingerprint
 from .links import canonical_link
 from .match import Matcher
 from .model import EntryData, FeedData, MatchResult

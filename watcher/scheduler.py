@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from . import store
+from .times import utcnow
 from .config import Config, DigestSettings
 from .errors import WatcherError
 
@@ -127,8 +128,7 @@ class Plan:
 
 
 def _source_state(db: sqlite_utils.Database) -> dict[str, tuple[datetime | None, datetime | None, str | None]]:
-    return {r[0]: (store.parse_iso(r[1]), store.parse_iso(r[2]), r[3])
-            for r in db.execute("SELECT name, next_check, hold_until, disabled_reason FROM sources")}
+    return {name: (st.next_check, st.hold_until, st.disabled_reason) for name, st in store.source_states(db).items()}
 
 
 def plan_start(cfg: Config, db: sqlite_utils.Database, now: datetime, rng: random.Random) -> Plan:
@@ -151,7 +151,7 @@ def plan_start(cfg: Config, db: sqlite_utils.Database, now: datetime, rng: rando
 class Runner:
     """Owns the APScheduler instance and the jobs; `clock` and `rng` are injectable for tests."""
 
-    def __init__(self, cfg: Config, *, clock: Callable[[], datetime] = store.utcnow,
+    def __init__(self, cfg: Config, *, clock: Callable[[], datetime] = utcnow,
                  rng: random.Random | None = None):
         self.cfg = cfg
         self.clock = clock
@@ -249,7 +249,7 @@ class Runner:
         try:
             db = self._db()
             try:
-                done = db.execute("SELECT 1 FROM digests WHERE date = ?", [day.isoformat()]).fetchone()
+                done = store.digest_exists(db, day)
             finally:
                 db.conn.close()
             if done:

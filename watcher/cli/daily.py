@@ -59,7 +59,7 @@ def _parse_date(value: str | None) -> date | None:
 def digest(app: App, day_text: str | None, send: bool, dry_run: bool) -> None:
     """Build the daily digest: new, relevant items grouped by topic, in Markdown, HTML and Atom."""
     from ..digest import local_date, make_digest
-    from ..store import utcnow
+    from ..times import utcnow
 
     cfg = app.config
     now = utcnow()
@@ -136,7 +136,7 @@ def _decision_command(name: str, status: str, help_text: str) -> click.Command:
     @pass_app
     def cmd(app: App, ids: tuple[int, ...], note: str | None, who: str | None) -> None:
         from ..review import decide, default_who
-        from ..store import utcnow
+        from ..times import utcnow
 
         changed = decide(app.db, list(ids), status, who=who or default_who(), now=utcnow(), note=note)
         same = len(set(ids)) - changed
@@ -162,7 +162,7 @@ def review_import(app: App, path: Path, who: str | None) -> None:
     recorded, listing every problem with its line.
     """
     from ..review import default_who, import_labels
-    from ..store import utcnow
+    from ..times import utcnow
 
     rows, changed = import_labels(app.db, path, who=who or default_who(), now=utcnow())
     click.echo(f"{path}: {rows} labelled row{'s' if rows != 1 else ''}, {changed} decision{'s' if changed != 1 else ''} "

@@ -1,7 +1,7 @@
 """keywords derive | test | report, and rematch: tools to build and tune the keyword list.
 
-All of them match stored items with a list compiled once; only `rematch` writes (in one store.write
-transaction). `test` and `report` change nothing.
+All of them match stored items with a list compiled once; only `rematch` writes (replay.rematch, one
+transaction through store.apply). `test` and `report` change nothing.
 """
 
 from __future__ import annotations
@@ -14,44 +14,23 @@ from typing import Iterator
 import click
 
 from .. import derive as derive_mod
-from .. import store
+from .. import replay, store
 from ..errors import ConfigError, UsageError
 from ..keywords import KeywordList, Rule, Term, check_keywords, load_keywords
-from ..match import Matcher, review_status_after
+from ..match import Matcher
 from ..model import MatchResult
+from ..times import utcnow
 from . import App, pass_app
 from . import parse_since, since_option
 
 CONTEXT_CHARS = 50  # shown either side of a matched term
 
 
-@dataclass
-class Row:
-    id: int
-    title: str
-    summary: str
-    content: str
-    language: str | None
-    published: str
-    relevant: bool
-    duplicate_of: str | None
-    review_status: str | None
+def _rows(app: App, since: str | None) -> Iterator[store.StoredItem]:
+    return store.iter_items(app.db, since=parse_since(since), order="published")
 
 
-def _rows(app: App, since: str | None) -> Iterator[Row]:
-    dt = parse_since(since)
-    sql = ("SELECT id, title, summary, content, language, published, relevant, duplicate_of, review_status "
-           "FROM items")
-    params: list = []
-    if dt is not None:
-        sql += " WHERE published >= ?"
-        params.append(store.iso(dt))
-    sql += " ORDER BY published, id"
-    for r in app.db.execute(sql, params).fetchall():
-        yield Row(r[0], r[1] or "", r[2] or "", r[3] or "", r[4], r[5], bool(r[6]), r[7], r[8])
-
-
-def _match(m: Matcher, r: Row) -> MatchResult:
+def _match(m: Matcher, r: store.StoredItem) -> MatchResult:
     return m.match(r.title, r.summary, r.content, r.language)
 
 
@@ -59,7 +38,7 @@ def _current(app: App) -> Matcher:
     return Matcher.load(app.config.keywords_path)
 
 
-def _snippet(r: Row, result: MatchResult, terms: set[str] | None = None) -> str:
+def _snippet(r: store.StoredItem, result: MatchResult, terms: set[str] | None = None) -> str:
     """The first hit (of the given terms, if any) with some text either side, on one line."""
     for h in result.hits:
         if terms is None or h.term in terms:
@@ -71,9 +50,9 @@ def _snippet(r: Row, result: MatchResult, terms: set[str] | None = None) -> str:
     return ""
 
 
-def _line(r: Row, result: MatchResult | None = None) -> str:
+def _line(r: store.StoredItem, result: MatchResult | None = None) -> str:
     score = f" score {result.score:g}" if result is not None else ""
-    return f"  #{r.id} {r.published[:10]}{score}  {r.title[:100]}"
+    return f"  #{r.id} {store.iso(r.published)[:10]}{score}  {r.title[:100]}"
 
 
 # -- rematch --------------------------------------------------------------------------------------------
@@ -85,31 +64,10 @@ def _line(r: Row, result: MatchResult | None = None) -> str:
 @pass_app
 def rematch(app: App, since: str | None, dry_run: bool) -> None:
     """Re-apply the current keyword list to stored items and report what changed."""
-    m = _current(app)
-    rows = list(_rows(app, since))
-    gained: list[tuple[Row, MatchResult]] = []
-    lost: list[tuple[Row, MatchResult]] = []
-    updates: list[tuple[int, dict]] = []
-    for r in rows:
-        res = _match(m, r)
-        if res.relevant and not r.relevant:
-            gained.append((r, res))
-        elif r.relevant and not res.relevant:
-            lost.append((r, res))
-        updates.append((r.id, {
-            "relevant": int(res.relevant),
-            "score": round(res.score, 4),
-            "topics": store.dumps(res.topics),
-            "keywords": store.dumps(res.keywords),
-            "hits": store.dumps([h.__dict__ for h in res.hits]),
-            "review_status": review_status_after(r.review_status, res.relevant, r.duplicate_of),
-        }))
-    if not dry_run:
-        with store.write(app.db):
-            for item_id, cols in updates:
-                app.db["items"].update(item_id, cols)
+    result = replay.rematch(app.db, _current(app), since=parse_since(since), dry_run=dry_run)
+    gained, lost = result.gained, result.lost
     verb = "would become" if dry_run else "became"
-    click.echo(f"re-matched {len(rows)} items with {app.config.keywords_path}")
+    click.echo(f"re-matched {result.checked} items with {app.config.keywords_path}")
     click.echo(f"{len(gained)} {verb} relevant:")
     for r, res in gained:
         click.echo(_line(r, res) + f"  [{', '.join(res.keywords)}]")
@@ -219,8 +177,9 @@ def report(app: App, fmt: str, since: str | None) -> None:
             s["hits"] += 1
             if res.relevant and res.score - value < kl.threshold:
                 s["alone"] += 1
-            if s["last_hit"] is None or r.published > s["last_hit"]:
-                s["last_hit"] = r.published
+            published = store.iso(r.published)
+            if s["last_hit"] is None or published > s["last_hit"]:
+                s["last_hit"] = published
             if r.review_status in ("accepted", "rejected"):
                 s[r.review_status] += 1
     rows = list(stats.values())
@@ -266,7 +225,7 @@ def derive_cmd(app: App, seeds_dir: Path | None, out: Path | None, as_diff: bool
     refusal = derive_mod.may_write(out, cfg.keywords_path)
     if refusal:
         raise UsageError(refusal)
-    out.write_text(derive_mod.render(proposals, seeds_dir, store.utcnow()), encoding="utf-8")
+    out.write_text(derive_mod.render(proposals, seeds_dir, utcnow()), encoding="utf-8")
     new = sum(1 for p in proposals if not p.in_list)
     click.echo(f"wrote {len(proposals)} proposed terms ({new} not in your list) to {out}")
     click.echo(f"try them: watcher keywords test {out}")
