@@ -215,7 +215,9 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
                         break
             left -= len(batch)
             for r in batch:
-                log.info("%s", outcomes[r.index].log_line())
+                done = outcomes[r.index]
+                assert done is not None  # stored above
+                log.info("%s", done.log_line())
 
     async with Fetcher(cfg.fetch) as fetcher:
         try:

@@ -334,6 +334,7 @@ class Runner:
                 self._add_poll(s.name, next_poll_at(next_check, hold_until, now, s.interval, self.rng,
                                                     just_polled=s.name in plan.catch_up))
         self._add_digest(next_digest_at(self.cfg.digest, now))
+        assert self._sched is not None  # made above
         self._sched.start()
 
     def shutdown(self) -> None:

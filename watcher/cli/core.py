@@ -33,6 +33,7 @@ def check(app: App) -> None:
         n = len(problems)
         click.echo(f"{n} problem{'s' if n != 1 else ''} found.", err=True)
         sys.exit(1)
+    assert cfg is not None  # no problems: it loaded
     enabled = sum(s.enabled for s in cfg.sources)
     click.echo(f"{cfg.path}: OK, {len(cfg.sources)} sources ({enabled} enabled); keywords {cfg.keywords_path}: OK")
 

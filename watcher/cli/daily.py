@@ -116,7 +116,9 @@ def review(ctx: click.Context, topic: str | None, source: str | None, language: 
            limit: int) -> None:
     """The review queue. Without a subcommand: list it (same as `review list`)."""
     if ctx.invoked_subcommand is None:
-        _list(ctx.find_object(App), topic, source, language, status, limit)
+        app = ctx.find_object(App)
+        assert app is not None  # the cli group made it
+        _list(app, topic, source, language, status, limit)
 
 
 @review.command("list")

@@ -126,6 +126,7 @@ def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: f
         candidate = Matcher.from_list(load_keywords(file))
         label = str(file)
     else:
+        assert term is not None  # one of the two, checked above
         candidate = Matcher.from_list(_with_term(current.list, term, lang, weight))
         label = f"--term {term!r}"
     added, dropped, kept = [], [], 0

@@ -63,9 +63,9 @@ def fingerprint(title: str, summary: str, content: str, language: str | None) ->
     n_full = len(segs)
     # The lead: the first LEAD_TOKENS tokens of the body, across its paragraphs, repeats included.
     lead_toks: list[str] = []
-    for p in paras[1] if summary.strip() else paras[2]:
-        if p:
-            lead_toks += p.split(" ", LEAD_TOKENS - len(lead_toks))[:LEAD_TOKENS - len(lead_toks)]
+    for para in paras[1] if summary.strip() else paras[2]:
+        if para:
+            lead_toks += para.split(" ", LEAD_TOKENS - len(lead_toks))[:LEAD_TOKENS - len(lead_toks)]
             if len(lead_toks) >= LEAD_TOKENS:
                 break
     if len(lead_toks) >= LEAD_TOKENS // 2:

@@ -80,7 +80,8 @@ def iter_items(db: sqlite_utils.Database, *, since: date | datetime | None = Non
 def queue(db: sqlite_utils.Database, *, status: str | None, source: str | None, language: str | None,
           topic: str | None, limit: int | None = None) -> list[StoredItem]:
     """Queued items (review_status set) matching every filter given, newest first."""
-    where, args = ["review_status IS NOT NULL"], []
+    where: list[str] = ["review_status IS NOT NULL"]
+    args: list[str | int] = []
     if status:
         where.append("review_status = ?")
         args.append(status)
