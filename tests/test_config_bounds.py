@@ -9,6 +9,7 @@ file:line and what is allowed. A setting added to a dataclass without a row in t
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,16 @@ def test_a_row_without_a_range_or_a_reason_cannot_be_written():
         Bound("int", 1, None, why="x")
     with pytest.raises(AssertionError):
         Bound("number", 0, 1)
+
+
+def test_the_ranges_the_readme_states_are_the_tables():
+    from util import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## sources.yaml"):readme.index("## Development")]
+    stated = re.findall(r"`([a-z_.]+)` ([0-9]+[smhd]?)-([0-9]+[smhd]?)\b", section)
+    assert len(stated) >= 4
+    for key, lo, hi in stated:
+        b = SETTINGS[key]
+        text = bounds.duration_text if b.kind == "duration" else (lambda x: f"{x:g}")
+        assert (lo, hi) == (text(b.lo), text(b.hi)), key
