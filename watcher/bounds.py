@@ -244,14 +244,21 @@ def check_value(key: str, value: typing.Any, label: str | None = None) -> tuple[
     label = label or key
     got = _convert(b, value)
     if got is _BAD:
-        shown = "nothing" if value is None or value == "" else repr(value)
         if isinstance(value, str) and b.kind == "url":
             # Say which part is wrong: "must be an address" alone does not find the stray space.
             why = _url_problem(value.strip()) if value.strip() else "is empty"
             if why:
-                return None, f"{label} {value!r} {why}; write an absolute http:// or https:// address"
-        return None, f"{label} must be {allowed(b)}; got {shown}"
+                return None, f"{label} {_shown(value)} {why}; write an absolute http:// or https:// address"
+        return None, f"{label} must be {allowed(b)}; got {_shown(value)}"
     return got, None
+
+
+def _shown(value: typing.Any, cap: int = 80) -> str:
+    """The value as given, cut short: a 1 MB name must not make a 1 MB message."""
+    if value is None or value == "":
+        return "nothing"
+    text = repr(value)
+    return text if len(text) <= cap else f"{text[:cap]}… ({len(text):,} characters)"
 
 
 _BAD = object()
@@ -264,7 +271,8 @@ def _convert(b: Bound, v: typing.Any) -> typing.Any:  # noqa: C901 - one branch 
     if k in ("int", "number"):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or (k == "int" and not isinstance(v, int)):
             return _BAD
-        if not math.isfinite(v) or v > b.hi or v < b.lo or (b.lo_open and v == b.lo):
+        # isfinite only for floats: a 400-digit YAML integer overflows float() but compares fine.
+        if (isinstance(v, float) and not math.isfinite(v)) or v > b.hi or v < b.lo or (b.lo_open and v == b.lo):
             return _BAD
         return v if k == "int" else float(v)
     if k in ("emails", "words"):
