@@ -248,7 +248,11 @@ def check(path: Path) -> tuple[Config | None, list[Problem]]:
         default_interval = _setting(ck, "interval", top["interval"], "interval") or default_interval
     sections = {name: _section(ck, name, top[name]) for name in SECTIONS if name in top}
     digest, smtp = sections.get("digest", DigestSettings()), sections.get("smtp", SmtpSettings())
-    if digest.send and not smtp.to:
+    smtp_node = top.get("smtp")
+    to_node = next((v for k, v in smtp_node.value if k.value == "to"), None) \
+        if isinstance(smtp_node, yaml.MappingNode) else None
+    to_rejected = to_node is not None and check_value("smtp.to", _value(to_node, "smtp.to"))[1] is not None
+    if digest.send and not smtp.to and not to_rejected:  # a rejected smtp.to is reported already
         # Caught here, not at 07:00 tomorrow when the first digest would fail to go out.
         ck.add(top["digest"], "digest.send is true but smtp.to lists no address; add `smtp: {to: [you@example.org]}` "
                               "or set digest.send: false")
