@@ -57,7 +57,7 @@ def poll(app: App, names: tuple[str, ...], due_only: bool, force: bool, strict: 
 
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    cfg = app.config
+    cfg = app.config_and_keywords()
     with instance_lock(cfg.state_dir, purpose="poll", wait=wait):
         summary = run_poll(cfg, app.db, names=list(names) or None, force=force, due_only=due_only)
     if not summary.sources:

@@ -35,7 +35,7 @@ def run(app: App, verbose: bool) -> None:
     from ..scheduler import Runner
 
     _logging(verbose)
-    cfg = app.config
+    cfg = app.config_and_keywords()
     with instance_lock(cfg.state_dir, purpose="run"):
         Runner(cfg).serve()
 
