@@ -22,6 +22,7 @@ from pathlib import Path
 import sqlite_utils
 
 from . import store
+from .choices import require_known
 from .errors import Problem, UsageError
 
 STATUSES = ("new", "accepted", "rejected", "later")
@@ -47,6 +48,41 @@ class QueueFilter:
     source: str | None = None
     language: str | None = None
     status: str | None = "new"  # None: every queued item, whatever its status
+
+
+def status_filter(text: str) -> str | None:
+    """--status: a queue status (or what a person types for one: `reject`), or `all` (None)."""
+    if text.strip().lower() == "all":
+        return None
+    status = normalize_status(text)
+    if status is None:
+        require_known("review status", text, (*STATUSES, "all"), option="--status")
+    return status
+
+
+def stored_values(db: sqlite_utils.Database) -> dict[str, set[str]]:
+    """The sources, topics and languages items in the store carry: values a filter can match even
+    when the current config or keyword list no longer names them."""
+    return {
+        "source": {r[0] for r in db.execute("SELECT DISTINCT source FROM items")},
+        "topic": {r[0] for r in db.execute(
+            "SELECT DISTINCT json_each.value FROM items, json_each(items.topics) WHERE items.topics != '[]'")},
+        "language": {r[0] for r in db.execute("SELECT DISTINCT language FROM items WHERE language IS NOT NULL")},
+    }
+
+
+def check_filter(f: QueueFilter, known: dict[str, set[str]]) -> QueueFilter:
+    """The filter itself, or UsageError naming the first value that matches nothing that exists.
+
+    `known` maps "source", "topic", "language" to every value that exists (config, keyword list and
+    store together): a valid value may still match no queued item, which is an empty list, not an error.
+    """
+    for kind, value, listed_by in (("source", f.source, "`watcher status`"),
+                                   ("topic", f.topic, "the keyword list"),
+                                   ("language", f.language, "")):
+        if value is not None:
+            require_known(kind, value, known.get(kind, set()), option=f"--{kind}", all_listed_by=listed_by)
+    return f
 
 
 def list_queue(db: sqlite_utils.Database, f: QueueFilter, *, limit: int | None = None) -> list[dict]:

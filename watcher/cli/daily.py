@@ -87,19 +87,38 @@ def _filters(f):
     f = click.option("--source", help="Only items from this source.")(f)
     f = click.option("--language", help="Only items in this language (en, vi, ar, zh).")(f)
     f = click.option("--status", default="new", show_default=True,
-                     type=click.Choice(["new", "accepted", "rejected", "later", "all"]),
-                     help="Queue status to show; `all` shows every queued item.")(f)
+                     help="Queue status to show: new, accepted, rejected, later; `all` shows every queued item.")(f)
     f = click.option("--limit", type=int, default=200, show_default=True, help="Show at most this many.")(f)
     return f
 
 
-def _list(app: App, topic: str | None, source: str | None, language: str | None, status: str, limit: int) -> None:
-    from ..review import QueueFilter, list_queue
+def _known_filter_values(app: App) -> dict[str, set[str]]:
+    """Every source, topic and language a filter may name: the config's, the keyword list's, and
+    those stored items carry (an item keeps its topic after the list drops it)."""
+    from ..config import LANGUAGES
+    from ..keywords import check_keywords
+    from ..review import stored_values
 
-    rows = list_queue(app.db, QueueFilter(topic=topic, source=source, language=language,
-                                          status=None if status == "all" else status), limit=limit)
+    known = stored_values(app.db)
+    known["source"] |= {s.name for s in app.config.sources}
+    known["language"] |= set(LANGUAGES)
+    if app.config.keywords_path.exists():
+        # A broken list still names its topics for this purpose; `watcher check` reports its problems.
+        kl, _ = check_keywords(app.config.keywords_path)
+        if kl is not None:
+            known["topic"] |= set(kl.topics)
+    return known
+
+
+def _list(app: App, topic: str | None, source: str | None, language: str | None, status: str, limit: int) -> None:
+    from ..review import QueueFilter, check_filter, list_queue, status_filter
+
+    f = QueueFilter(topic=topic, source=source, language=language, status=status_filter(status))
+    if topic is not None or source is not None or language is not None:
+        f = check_filter(f, _known_filter_values(app))
+    rows = list_queue(app.db, f, limit=limit)
     if not rows:
-        click.echo(f"the queue has no {'' if status == 'all' else status + ' '}items matching that", err=True)
+        click.echo(f"the queue has no {f.status + ' ' if f.status else ''}items matching that", err=True)
         return
     for r in rows:
         title = " ".join((r["title"] or "").split())
