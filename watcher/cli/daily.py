@@ -52,7 +52,7 @@ def _parse_date(value: str | None) -> date | None:
 @click.command()
 @click.option("--date", "day_text", metavar="YYYY-MM-DD",
               help="The local date (in digest.timezone) to build; default today. A date already built is "
-                   "re-rendered with the same items.")
+                   "re-rendered with the same items; a date after today is refused.")
 @click.option("--send", is_flag=True, help="Also mail it through the smtp: settings.")
 @click.option("--dry-run", is_flag=True, help="Print the Markdown; record, write and send nothing.")
 @pass_app
