@@ -177,15 +177,21 @@ review.add_command(_decision_command("later", "later", "Put items aside to decid
 def review_import(app: App, path: Path, who: str | None) -> None:
     """Load review_status labels from a CSV or JSON-lines file made with `watcher export`.
 
-    Rows with an empty review_status are skipped. Any bad row stops the import before anything is
-    recorded, listing every problem with its line.
+    Rows with an empty review_status, or still the status they were exported with, are skipped. Any
+    bad row stops the import before anything is recorded, listing every problem with its line. A row
+    that would overwrite a decision made after the file was exported is a conflict: skipped and
+    listed, while the other rows are recorded.
     """
     from ..review import default_who, import_labels
     from ..store import utcnow
 
-    rows, changed = import_labels(app.db, path, who=who or default_who(), now=utcnow())
-    click.echo(f"{path}: {rows} labelled row{'s' if rows != 1 else ''}, {changed} decision{'s' if changed != 1 else ''} "
-               f"recorded ({rows - changed} unchanged)")
+    r = import_labels(app.db, path, who=who or default_who(), now=utcnow())
+    n = len(r.conflicts)
+    click.echo(f"{path}: {r.rows} labelled row{'s' if r.rows != 1 else ''}, "
+               f"{r.changed} decision{'s' if r.changed != 1 else ''} recorded ({r.unchanged} unchanged)"
+               + (f", {n} conflict{'s' if n != 1 else ''} skipped (listed on stderr)" if n else ""))
+    for c in r.conflicts:
+        click.echo(c.describe(path), err=True)
 
 
 COMMANDS = [run, digest, review]
