@@ -92,7 +92,7 @@ def test_a_known_value_lists_what_matches_or_says_nothing_does(cfg: Path, args: 
 def test_many_known_values_are_pointed_to_rather_than_listed() -> None:
     names = [f"source-{i:02}" for i in range(60)] + ["bbc-arabic"]
     msg = unknown_message("source", "bbc-arabc", names, option="--source", all_listed_by="`watcher status`")
-    assert "did you mean 'bbc-arabic'?" in msg and "61 known sources; `watcher status` lists them" in msg
+    assert "did you mean 'bbc-arabic'?" in msg and "61 known sources (`watcher status` lists them)" in msg
     assert "source-59" not in msg
 
 

@@ -50,16 +50,14 @@ def unknown_message(kind: str, value: str, known: Iterable[str], *, option: str 
     names = sorted(set(known))
     where = f" ({option})" if option else ""
     close = close_matches(value, names)
-    parts = [f"no {kind} named {value!r}{where}"]
+    head = f"no {kind} named {value!r}{where}; "
     if close:
-        parts.append("did you mean " + " or ".join(repr(c) for c in close) + "?")
+        head += "did you mean " + " or ".join(repr(c) for c in close) + "? "
     if not names:
-        parts.append(f"there are no {kind}s yet")
-    elif len(names) <= LIST_AT_MOST or not all_listed_by:
-        parts.append(f"known {kind}s: {', '.join(names)}")
-    else:
-        parts.append(f"{len(names)} known {kind}s; {all_listed_by} lists them")
-    return "; ".join(parts)
+        return head + f"there are no {kind}s yet"
+    if len(names) <= LIST_AT_MOST or not all_listed_by:
+        return head + f"known {kind}s: {', '.join(names)}"
+    return head + f"{len(names)} known {kind}s ({all_listed_by} lists them)"
 
 
 def require_known(kind: str, value: str, known: Iterable[str], *, option: str = "",
