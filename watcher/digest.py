@@ -26,6 +26,7 @@ import sqlite_utils
 
 from . import store
 from .config import Config, DigestSettings
+from .errors import UsageError
 from .sanitize import clean_html, md_inline, md_text, safe_url
 
 LANGUAGE_NAMES = {"en": "English", "vi": "Vietnamese", "ar": "Arabic", "zh": "Chinese"}
@@ -45,6 +46,15 @@ def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
 
 def local_date(now: datetime, tz: str) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
+
+
+def refuse_future(day: date, now: datetime, tz: str) -> None:
+    """A digest takes every waiting item that came in before the end of its day, so building a date
+    after today (a typo: 2030 for 2026) would take them all and leave today's digest empty."""
+    today = local_date(now, tz)
+    if day > today:
+        raise UsageError(f"no digest for {day}: that date is after today ({today} in {tz}), and a digest "
+                         f"would take every waiting item up to then; check the --date")
 
 
 def digests_dir(cfg: Config) -> Path:
@@ -271,6 +281,7 @@ def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, d
             members = _members(db, day)
             rebuilt = True
         else:
+            refuse_future(day, now, settings.timezone)  # a date already built (before this rule) re-renders
             built_at, cutoff = now, end
             prev = db.execute("SELECT max(built_at) FROM digests WHERE date < ?", [day.isoformat()]).fetchone()[0]
             since = store.parse_iso(prev) if prev else start - timedelta(days=1)
@@ -295,11 +306,6 @@ def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, d
             key = e.language_name
             d.by_language[key] = d.by_language.get(key, 0) + 1
     return d
-
-
-def last_built(db: sqlite_utils.Database) -> date | None:
-    got = db.execute("SELECT max(date) FROM digests").fetchone()[0]
-    return date.fromisoformat(got) if got else None
 
 
 # ---------------------------------------------------------------- rendering

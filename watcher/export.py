@@ -20,8 +20,12 @@ FIELDS = (
     "published_is_fetch_time", "fetched_at", "updated_at", "version", "language",
     "relevant", "score", "topics", "keywords",
     "duplicate_of", "dup_method", "dup_score", "dup_possible",
-    "review_status",
+    "review_status", "review_version",
 )
+# Fields that are not an `items` column. review_version: how many review decisions the item had at
+# export time, so `review import` can tell a cell the analyst changed from the pre-filled status, and
+# a decision made after the export from one the file knew about.
+_COMPUTED = {"review_version": "(SELECT count(*) FROM reviews WHERE reviews.item_id = items.id)"}
 _LISTS = ("topics", "keywords")
 _BOOLS = ("relevant", "published_is_fetch_time", "dup_possible")
 
@@ -39,7 +43,7 @@ def since_clause(since: date | datetime | None, column: str = "published") -> tu
 
 def rows(db: sqlite_utils.Database, *, since: date | datetime | None = None) -> Iterator[dict]:
     where, params = since_clause(since)
-    cols = ", ".join(FIELDS)
+    cols = ", ".join(_COMPUTED.get(f, f) for f in FIELDS)
     for values in db.execute(f"SELECT {cols} FROM items WHERE {where} ORDER BY id", params):
         row = dict(zip(FIELDS, values))
         for k in _LISTS:
