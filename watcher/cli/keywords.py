@@ -248,9 +248,14 @@ def report(app: App, fmt: str, since: str | None) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Proposal file (default: keywords.proposed.yaml next to the list).")
 @click.option("--diff", "as_diff", is_flag=True, help="Print the terms the current list lacks; write nothing.")
+@click.option("--min-seeds", type=click.IntRange(min=1), default=derive_mod.MIN_SEEDS, show_default=True,
+              help="Seeds a term must occur in (model numbers said twice in one seed are kept anyway).")
 @pass_app
-def derive_cmd(app: App, seeds_dir: Path | None, out: Path | None, as_diff: bool) -> None:
-    """Propose terms from the seeds. Never overwrites your keyword list."""
+def derive_cmd(app: App, seeds_dir: Path | None, out: Path | None, as_diff: bool, min_seeds: int) -> None:
+    """Propose terms from the seeds. Never overwrites your keyword list.
+
+    Stored items the current list does not call relevant are the background: a term found in many of
+    them is general vocabulary and is left out."""
     cfg = app.config
     seeds_dir = seeds_dir or cfg.seeds_dir
     if not seeds_dir.is_dir() or not derive_mod.read_seeds(seeds_dir):
@@ -258,18 +263,32 @@ def derive_cmd(app: App, seeds_dir: Path | None, out: Path | None, as_diff: bool
     current = None
     if cfg.keywords_path.exists():
         current, _ = check_keywords(cfg.keywords_path)
-    proposals = derive_mod.derive(seeds_dir, current)
+    result = derive_mod.derive(seeds_dir, current, min_seeds=min_seeds, background=_background(app))
     if as_diff:
-        click.echo(derive_mod.diff(proposals), nl=False)
+        click.echo(derive_mod.diff(result), nl=False)
         return
     out = out or cfg.keywords_path.with_name("keywords.proposed.yaml")
     refusal = derive_mod.may_write(out, cfg.keywords_path)
     if refusal:
         raise UsageError(refusal)
-    out.write_text(derive_mod.render(proposals, seeds_dir, store.utcnow()), encoding="utf-8")
-    new = sum(1 for p in proposals if not p.in_list)
-    click.echo(f"wrote {len(proposals)} proposed terms ({new} not in your list) to {out}")
+    out.write_text(derive_mod.render(result, seeds_dir, store.utcnow()), encoding="utf-8")
+    new = sum(1 for p in result.proposals if not p.in_list)
+    click.echo(f"wrote {len(result.proposals)} proposed terms ({new} not in your list) to {out}")
+    for line in derive_mod.summary(result):
+        click.echo(line)
     click.echo(f"try them: watcher keywords test {out}")
+
+
+def _background(app: App) -> list[derive_mod.BackgroundItem]:
+    """The newest stored items the current list does not call relevant; none without a store (a fresh
+    project: derive creates no store)."""
+    if not app.config.db_path.exists():
+        return []
+    # The start of the content is enough to tell general vocabulary, and keeps 20,000 items in memory small.
+    sql = ("SELECT title, summary, substr(content, 1, 5000), language FROM items WHERE relevant = 0 "
+           "ORDER BY id DESC LIMIT ?")
+    return [(r[0] or "", r[1] or "", r[2] or "", r[3])
+            for r in app.db.execute(sql, [derive_mod.BACKGROUND_ITEMS]).fetchall()]
 
 
 COMMANDS = [keywords_group, rematch]
