@@ -1,6 +1,6 @@
 """What `keywords derive` would do to the matches on ordinary news: the proposal's `keywords test` diff.
 
-    .venv/bin/python bench/derive_noise.py [--feeds ../shared/realdata/feeds] [--seeds seeds] [--show 20]
+    .venv/bin/python bench/derive_noise.py [--feeds ../shared/realdata/feeds] [--seeds seeds]
 
 Reproducible, offline: serves every file under --feeds from a local server on 127.0.0.1, and in a
 temporary project (a copy of the seeds and the shipped keyword list, state in the temp folder) runs,
@@ -12,7 +12,7 @@ as a user would:
   4. `watcher keywords test FILE` for both proposals
 
 and prints how many items each proposal would add and drop, and the terms the added items matched
-on. These feeds are ordinary news, nearly none about the topic, so every added item is a false alert
+on (as `keywords test` names them). These feeds are ordinary news, nearly none about the topic, so every added item is a false alert
 the proposal would cause. The feeds are a background for this measurement only: watcher never ships
 or reads them.
 """
@@ -23,9 +23,9 @@ import argparse
 import json
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,10 +38,10 @@ from feedserver import FeedServer  # noqa: E402
 from watcher import config as config_mod  # noqa: E402
 from watcher.cli import cli  # noqa: E402
 from watcher.keywords import load_keywords  # noqa: E402
-from watcher.match import Matcher  # noqa: E402
 
 _ADD = re.compile(r"^would add (\d+) items", re.M)
 _DROP = re.compile(r"^would drop (\d+) items", re.M)
+_TERMS = re.compile(r"^  on the terms: (.*)$", re.M)
 
 
 def _run(config: Path, *args: str) -> str:
@@ -61,30 +61,10 @@ def _project(tmp: Path, seeds: Path, urls: list[str]) -> Path:
     return config
 
 
-def _terms_behind(config: Path, proposal: Path) -> Counter:
-    """For each item the proposal would add, the proposal's terms that fired in it."""
-    import sqlite3
-
-    db = sqlite3.connect(tmp_state_db(config))
-    current = Matcher.load(config.parent / "seeds" / "keywords.yaml")
-    candidate = Matcher.from_list(load_keywords(proposal))
-    terms: Counter = Counter()
-    for title, summary, content, lang in db.execute("SELECT title, summary, content, language FROM items"):
-        new = candidate.match(title or "", summary or "", content or "", lang)
-        if new.relevant and not current.match(title or "", summary or "", content or "", lang).relevant:
-            terms.update(new.keywords)
-    return terms
-
-
-def tmp_state_db(config: Path) -> Path:
-    return config_mod.load(config).db_path
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--feeds", type=Path, default=ROOT.parent / "shared" / "realdata" / "feeds")
     ap.add_argument("--seeds", type=Path, default=ROOT / "seeds")
-    ap.add_argument("--show", type=int, default=15, help="terms shown per proposal")
     args = ap.parse_args()
     if not args.feeds.is_dir():
         sys.exit(f"{args.feeds}: no feeds folder; pass --feeds DIR (the real feeds live in ../shared/realdata/feeds)")
@@ -100,26 +80,20 @@ def main() -> None:
             _run(config, "keywords", "derive", "--out", str(fresh))
             poll = _run(config, "poll")
             _run(config, "keywords", "derive", "--out", str(stored))
-            items = _terms_count(config)
+            db = sqlite3.connect(config_mod.load(config).db_path)
+            items = db.execute("SELECT count(*) FROM items").fetchone()[0]
             print(f"{len(files)} feed files, {items} items stored; poll: {poll.strip().splitlines()[-1]}")
             for label, proposal in (("derive on an empty store (shipped lists only)", fresh),
                                     ("derive with the stored items as background", stored)):
                 n_terms = sum(len(t.terms) for t in load_keywords(proposal).rules)
                 out = _run(config, "keywords", "test", str(proposal), "--limit", "0")
                 add, drop = int(_ADD.search(out).group(1)), int(_DROP.search(out).group(1))
-                behind = _terms_behind(config, proposal)
-                top = ", ".join(f"{t} ({n})" for t, n in behind.most_common(args.show)) or "-"
+                terms = _TERMS.search(out)
                 print(f"\n{label}: {n_terms} terms proposed")
                 print(f"  keywords test: would add {add} items, would drop {drop}")
-                print(f"  terms in the added items: {top}")
+                print(f"  added on the terms: {terms.group(1) if terms else '-'}")
     finally:
         server.stop()
-
-
-def _terms_count(config: Path) -> int:
-    import sqlite3
-
-    return sqlite3.connect(tmp_state_db(config)).execute("SELECT count(*) FROM items").fetchone()[0]
 
 
 if __name__ == "__main__":

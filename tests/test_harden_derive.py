@@ -113,3 +113,6 @@ def test_derive_leaves_out_what_the_stored_items_say_everywhere(feed_server, tmp
     assert "#   Washington [any] 10.0%" in text  # the file says what was left out, and why
     assert "in 0.4% of ordinary stored items" in text  # and how common each proposal is
     _invoke(config, "keywords", "test", str(proposal))  # still a valid list
+    # `keywords test` says which terms bring the items in, so a generic one shows at once.
+    out = _invoke(config, "keywords", "test", "--term", "Washington")
+    assert "would add 24 items:\n  on the terms: Washington (24)\n" in out

@@ -7,6 +7,7 @@ transaction). `test` and `report` change nothing.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +24,7 @@ from . import App, pass_app
 from . import parse_since, since_option
 
 CONTEXT_CHARS = 50  # shown either side of a matched term
+TERMS_SHOWN = 12  # terms named in `keywords test`'s summary of the added items
 
 
 @dataclass
@@ -182,6 +184,10 @@ def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: f
     focus = {term} if term else None
     click.echo(f"{label} compared with {app.config.keywords_path} (nothing is changed)")
     click.echo(f"would add {len(added)} items:")
+    if added:
+        # Which terms bring the items in: a generic word ("its", "Trump") shows at the top at once.
+        behind = Counter(k for _, res in added for k in res.keywords)
+        click.echo("  on the terms: " + ", ".join(f"{t} ({n})" for t, n in behind.most_common(TERMS_SHOWN)))
     for r, res in added[:limit]:
         click.echo(_line(r, res))
         click.echo(f"      {_snippet(r, res, focus)}")
