@@ -116,3 +116,15 @@ def test_derive_leaves_out_what_the_stored_items_say_everywhere(feed_server, tmp
     # `keywords test` says which terms bring the items in, so a generic one shows at once.
     out = _invoke(config, "keywords", "test", "--term", "Washington")
     assert "would add 24 items:\n  on the terms: Washington (24)\n" in out
+
+
+def test_nothing_to_propose_is_said_and_writes_no_broken_list(tmp_path: Path) -> None:
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "a.txt").write_text("The weather was fine and the market was calm.\n", encoding="utf-8")
+    (tmp_path / "seeds" / "b.txt").write_text("Tin thể thao: đội nhà thắng trận đầu.\n", encoding="utf-8")
+    config = tmp_path / "sources.yaml"
+    config.write_text("sources:\n  - name: s\n    url: http://127.0.0.1:9/feed\n", encoding="utf-8")
+    out = _invoke(config, "keywords", "derive")
+    assert "en: only 1 seed, and a phrase needs 2 (--min-seeds)" in out
+    assert "no term recurs enough in the seeds to propose" in out
+    assert not (tmp_path / "seeds" / "keywords.proposed.yaml").exists()

@@ -475,8 +475,8 @@ def derive(seeds_dir: Path, current: KeywordList | None = None, min_seeds: int =
     for lang in sorted(set(langs.values())):
         group = {n: t for n, t in docs.items() if langs[n] == lang}
         if len(group) < min_seeds:
-            notes.append(f"{lang}: {len(group)} seed, and a phrase needs {min_seeds} (--min-seeds); add seeds "
-                         f"in {lang} to get {lang} phrases")
+            notes.append(f"{lang}: only {len(group)} seed{'s' if len(group) > 1 else ''}, and a phrase needs "
+                         f"{min_seeds} (--min-seeds); add seeds in {lang} to get {lang} phrases")
         coh = {}
         if lang in SYLLABIC:
             texts = list(group.values()) + [" \n".join(x[:3]) for x in background if x[3] == lang]
@@ -537,8 +537,6 @@ def render(result: Derivation, seeds_dir: Path, now: datetime, threshold: float 
     by_topic: dict[str, list[Proposal]] = defaultdict(list)
     for p in result.proposals:
         by_topic["proposed-names" if p.lang == "any" else f"proposed-{p.lang}"].append(p)
-    if not by_topic:
-        lines[-1] = "topics: {}"
     for topic, items in by_topic.items():
         lines += [f"  {topic}:", "    - weight: 1", f"      {items[0].lang}:"]
         for p in items:

@@ -274,6 +274,12 @@ def derive_cmd(app: App, seeds_dir: Path | None, out: Path | None, as_diff: bool
         click.echo(derive_mod.diff(result), nl=False)
         return
     out = out or cfg.keywords_path.with_name("keywords.proposed.yaml")
+    if not result.proposals:
+        for line in derive_mod.summary(result):
+            click.echo(line)
+        click.echo(f"no term recurs enough in the seeds to propose; {out} is not written. Add seed articles "
+                   f"about the topic, or lower --min-seeds.")
+        return
     refusal = derive_mod.may_write(out, cfg.keywords_path)
     if refusal:
         raise UsageError(refusal)
