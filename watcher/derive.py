@@ -512,8 +512,13 @@ def _where(p: Proposal) -> str:
 
 
 def _evidence(p: Proposal) -> str:
-    bg = "" if p.background is None else f", in {p.background:.1%} of ordinary stored items"
-    return f"{len(p.seeds)} seeds, {p.count} times{bg}"
+    seeds = f"{len(p.seeds)} seed{'s' if len(p.seeds) > 1 else ''}, {p.count} time{'s' if p.count > 1 else ''}"
+    if p.background is None:
+        return seeds
+    if p.background == 0:
+        return f"{seeds}, in no ordinary stored item"
+    share = "<0.1%" if p.background < 0.001 else f"{p.background:.1%}"
+    return f"{seeds}, in {share} of ordinary stored items"
 
 
 def render(result: Derivation, seeds_dir: Path, now: datetime, threshold: float = 3.0) -> str:
