@@ -82,6 +82,24 @@ def snippet(text: str, start: int, end: int, width: int = 60) -> str:
     return " ".join(f"{pre}[{hit}]{post}".split())
 
 
+def hit_points(hit: dict) -> str:
+    """What one hit added to the score, and how, so the figures `show` prints add up to the score.
+
+    A term counts once per topic, however often it occurs, times title_weight when it occurs in the
+    title (see watcher/match.py); the matcher records that as `points` on the term's first hit.
+    Items scored before it did carry only the rule's weight.
+    """
+    weight = float(hit.get("weight") or 0)
+    if "points" not in hit:
+        return f"weight {weight:g}"
+    points = float(hit["points"])
+    if points == 0:
+        return "+0: counted once, above"
+    if weight and abs(points - weight) > 1e-9:
+        return f"+{points:g} = weight {weight:g} × title_weight {points / weight:g}"
+    return f"+{points:g}"
+
+
 def queue_lines(rows: list[dict], width: int | None) -> list[str]:
     """The `review list` table, one line per item. Columns are as wide as their content: source
     names and topics are never cut, because a person types them back (`--source`, `--topic`). The

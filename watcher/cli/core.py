@@ -153,8 +153,11 @@ def show(app: App, item_id: int, fmt: str) -> None:
         echo(f"relevant: no (score {item['score']:g})")
     for h in item["hits"]:
         text = item.get(h["field"]) or ""
-        echo(f"  {display.clean(h['topic'])}: {display.clean(h['term'])!r} in {h['field']} (+{h['weight']:g}): "
+        echo(f"  {display.clean(h['topic'])}: {display.clean(h['term'])!r} in {h['field']} ({report.hit_points(h)}): "
              f"{report.snippet(text, h['start'], h['end'])}")
+    if any("points" not in h for h in item["hits"]):
+        echo("  (figures are rule weights: this item was scored before per-hit points were kept; "
+             "`watcher rematch` records them)")
     echo("")
     if item["duplicate_of"]:
         kind = "possible duplicate" if item["dup_possible"] else "duplicate"
