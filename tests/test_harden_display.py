@@ -179,6 +179,7 @@ HUGE = [
     ("Vietnamese NFD title, spaces", dict(title=VIET_NFD * (MB // 7))),
     ("Vietnamese NFD title, no spaces", dict(title=VIET_NFD.strip() * (MB // 6))),
     ("10k combining marks", dict(title="H" + "\u0301" * 10_000 + "20 Nvidia")),
+    ("1 MB of invisible characters, then the title", dict(title="\u200b\u202e" * (MB // 2) + "Nvidia H20 ban")),
     ("1 MB summary", dict(summary="Nvidia H20 " * (MB // 11), summary_html="<p>Nvidia <b>H20</b></p>" * (MB // 25))),
     ("1 MB unbroken summary", dict(summary="y" * MB, summary_html="<p>" + "y" * MB + "</p>")),
     ("1 MB link", dict(link="https://news.example/" + "a" * MB)),
@@ -221,6 +222,8 @@ def test_a_huge_field_is_shown_bounded_and_stored_whole(tmp_path: Path, what: st
     assert 0 < len(headline) <= display.TITLE_CHARS
     title = fields.get("title", "Nvidia H20 export rules")
     _assert_cut_between_clusters(headline, title)
+    if len(display.clean(title)) <= display.TITLE_CHARS:
+        assert headline == display.clean(title)
     assert not regex.search(rf"\p{{M}}{{{display.MAX_MARKS + 1}}}", headline), "a stack of marks paints over the page"
     assert all(len(h) <= display.URL_CHARS for h in re.findall(r'href="([^"]*)"', page))
     assert all(_columns(line) <= 160 for line in outputs["review list"].splitlines())

@@ -85,13 +85,14 @@ class Entry:
         return "".join(s.text for s in self.title)
 
 
-def shown(segs: list[Segment], limit: int) -> list[Segment]:
+def shown(segs: list[Segment], limit: int, *, more: bool = False) -> list[Segment]:
     """Segments as a person sees them: each cleaned (display.clean), at most `limit` characters in
-    all, cut at a grapheme and, if one is near, a word boundary, with "…" when cut. Cleaning happens
-    per segment because the highlight offsets are offsets into the raw text."""
+    all, cut at a grapheme and, if one is near, a word boundary, with "…" when cut (or when `more`:
+    the segments are already only the start of the text). Cleaning happens per segment because the
+    highlight offsets are offsets into the raw text."""
     segs = [Segment(display.clean(s.text, trim=False), s.hit) for s in segs]
     text = "".join(s.text for s in segs)
-    if len(text) <= limit:
+    if len(text) <= limit and not more:
         return [s for s in segs if s.text]
     keep = display.cut_at(text, limit - len(display.ELLIPSIS))
     out: list[Segment] = []
@@ -210,6 +211,17 @@ def also_in(db: sqlite_utils.Database, item_id: int, before: datetime) -> list[d
              "title": display.shorten(r[3], display.TITLE_CHARS)} for r in cur]
 
 
+def _headline(title: str | None, spans: list[tuple[int, int]]) -> list[Segment]:
+    if not title:
+        return [Segment("(no title)", False)]
+    # Segment only the part that can be shown: a 1 MB title is not cleaned whole for 300 characters.
+    hi = display.raw_extent(title, display.TITLE_CHARS)
+    if hi < len(title):
+        hi = display.boundary(title, hi) or hi
+    return shown(segments(title, spans, 0, hi), display.TITLE_CHARS, more=hi < len(title)) \
+        or [Segment("(no title)", False)]
+
+
 def _entry(db: sqlite_utils.Database, row: dict, topic: str, settings: DigestSettings, cutoff: datetime) -> Entry:
     hits = [h for h in json.loads(row["hits"] or "[]") if isinstance(h, dict)]
     title_spans = [(h["start"], h["end"]) for h in hits
@@ -219,8 +231,7 @@ def _entry(db: sqlite_utils.Database, row: dict, topic: str, settings: DigestSet
     return Entry(
         id=row["id"],
         topic=topic,
-        title=shown(segments(row["title"] or "(no title)", title_spans if row["title"] else []),
-                    display.TITLE_CHARS) or [Segment("(no title)", False)],
+        title=_headline(row["title"], title_spans),
         link=display.url(row["link"]),
         source=display.clean(row["source"]),
         language=display.shorten(lang, 35) or None,

@@ -48,23 +48,23 @@ ERROR_CHARS = 300  # a fetch error, which may quote what a server said
 MAX_MARKS = 8
 ELLIPSIS = "…"
 
-# Emoji tag sequences (black flag, tag letters, cancel tag) are flags; other tag characters hide text.
-_FLAG = "\U0001F3F4[\U000E0020-\U000E007E]{1,32}\U000E007F"
-_NONCHARS = "\ufdd0-\ufdef\ufffe\uffff" + "".join(
-    f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(1, 17))
-_DROP = regex.compile(
-    f"({_FLAG})|["
-    "\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f"  # C0 and C1 controls, except tab and line breaks (below)
-    "\u180e\u200b\u2060-\u2064\ufeff"  # invisible: MVS, ZWSP, word joiner, invisible operators, BOM
-    "\u202a-\u202e\u2066-\u2069"  # bidi embeddings, overrides, isolates and their terminators
-    "\u206a-\u206f"  # deprecated format controls
-    "\ufff9-\ufffb"  # interlinear annotation
-    "\U000E0000-\U000E007F"  # tag characters
-    f"{_NONCHARS}]"
-)
+_DROPPED = [  # inclusive code point ranges
+    (0x00, 0x08), (0x0E, 0x1F), (0x7F, 0x84), (0x86, 0x9F),  # C0, C1 (tab, line breaks: see below)
+    (0x180E, 0x180E), (0x200B, 0x200B), (0x2060, 0x2064), (0xFEFF, 0xFEFF),  # invisible: MVS, ZWSP, WJ, BOM
+    (0x202A, 0x202E), (0x2066, 0x2069),  # bidi embeddings, overrides, isolates and their terminators
+    (0x206A, 0x206F),  # deprecated format controls
+    (0xFFF9, 0xFFFB),  # interlinear annotation
+    (0xE0000, 0xE007F),  # tag characters
+    (0xFDD0, 0xFDEF), *((p * 0x10000 + 0xFFFE, p * 0x10000 + 0xFFFF) for p in range(17)),  # noncharacters
+]
+# str.translate is ~20x faster than a regex over a 1 MB title. Emoji tag sequences (black flag, tag
+# letters, cancel tag) are flags, though, so text with a black flag takes the slower, careful path.
+_DROP_TABLE = dict.fromkeys(c for a, b in _DROPPED for c in range(a, b + 1))
+_FLAG_START = "\U0001F3F4"
+_DROP = regex.compile("(\U0001F3F4[\U000E0020-\U000E007E]{1,32}\U000E007F)|["
+                      + "".join(f"{chr(a)}-{chr(b)}" for a, b in _DROPPED) + "]")
 _LINE_BREAK = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
 _MARKS = regex.compile(rf"(\p{{M}}{{{MAX_MARKS}}})\p{{M}}+")
-_SPACES = re.compile(r"\s+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _GRAPHEME = regex.compile(r"\X", regex.DOTALL)
 
@@ -78,13 +78,17 @@ def clean(text: str | None, *, multiline: bool = False, trim: bool = True) -> st
     if _SURROGATE.search(text):
         # Pairs written as two code points are joined; lone halves become U+FFFD.
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    text = _DROP.sub(lambda m: m.group(1) or "", text)
+    if _FLAG_START in text:
+        text = _DROP.sub(lambda m: m.group(1) or "", text)
+    else:
+        text = text.translate(_DROP_TABLE)
     if multiline:
         text = _LINE_BREAK.sub("\n", text)
     else:
-        text = _SPACES.sub(" ", text)
-        if trim:
-            text = text.strip()
+        words = " ".join(text.split())
+        if not trim and words:
+            words = (" " if text[0].isspace() else "") + words + (" " if text[-1].isspace() else "")
+        text = words if words or trim or not text else " "
     return _MARKS.sub(r"\1", text)
 
 
@@ -120,21 +124,38 @@ def boundary(text: str, pos: int) -> int:
     return best if best > start or start == 0 else pos
 
 
-def shorten(text: str | None, limit: int, *, multiline: bool = False) -> str:
-    """`clean`, then at most `limit` characters, cut where a reader expects it and marked with "…"."""
-    t = clean(text, multiline=multiline)
+def raw_extent(text: str, limit: int) -> int:
+    """How much of raw `text` must be cleaned to show `limit` characters of it: a prefix whose
+    cleaned form is longer than `limit`, or all of it. Cleaning a 1 MB title to show 300 characters
+    of it would cost a tenth of a second per output; the prefix grows only while the text is mostly
+    invisible characters or blanks."""
+    window = 4 * limit + 64
+    while window < len(text):
+        if len(clean(text[:window])) > limit:
+            return window
+        window *= 4
+    return len(text)
+
+
+def excerpt(text: str | None, limit: int, *, multiline: bool = False) -> tuple[str, bool]:
+    """`clean`, then at most `limit` characters, cut where a reader expects it and marked with "…";
+    and whether it was cut."""
+    raw = text or ""
+    t = clean(raw[: raw_extent(raw, limit)], multiline=multiline)
     if len(t) <= limit:
-        return t
-    return t[: cut_at(t, limit - len(ELLIPSIS))].rstrip() + ELLIPSIS
+        return t, False
+    return t[: cut_at(t, limit - len(ELLIPSIS))].rstrip() + ELLIPSIS, True
 
 
-def was_cut(text: str | None, limit: int) -> bool:
-    return len(clean(text)) > limit
+def shorten(text: str | None, limit: int, *, multiline: bool = False) -> str:
+    return excerpt(text, limit, multiline=multiline)[0]
 
 
 def url(link: str | None) -> str | None:
     """A link fit to be a link: absolute http(s) (sanitize.safe_url) and not absurdly long. An
     over-long link cannot be shortened (it would lead elsewhere), so it is left out."""
+    if link and len(link) > 4 * URL_CHARS:  # more than entity decoding could bring under the limit
+        return None
     u = safe_url(link)
     return u if u is not None and len(u) <= URL_CHARS else None
 

@@ -134,16 +134,17 @@ def show(app: App, item_id: int, fmt: str) -> None:
     echo = click.echo
     # Feed text is cleaned and bounded for the terminal (watcher.display); the store and `export`
     # keep it whole, and --format json gives it as stored.
-    echo(f"#{item['id']}  {display.shorten(item['title'], display.SHOW_TITLE_CHARS)}")
-    if display.was_cut(item["title"], display.SHOW_TITLE_CHARS):
+    title, cut = display.excerpt(item["title"], display.SHOW_TITLE_CHARS)
+    echo(f"#{item['id']}  {title}")
+    if cut:
         echo(f"  (title cut at {display.SHOW_TITLE_CHARS:,} of {len(item['title']):,} characters; "
              f"`watcher export` has it whole)")
     echo(f"source: {display.clean(item['source'])}   language: {display.shorten(item['language'], 35) or '-'}   "
          f"published: {_short(item['published'])}"
          + ("  (no date in the feed: fetch time)" if item["published_is_fetch_time"] else ""))
-    link = display.clean(item["link"])
-    if len(link) > display.URL_CHARS:
-        link = (f"{display.shorten(link, 200)} (a {len(link):,}-character link; `watcher export` has it whole)")
+    link, cut = display.excerpt(item["link"], display.URL_CHARS)
+    if cut:
+        link = f"{display.shorten(link, 200)} (a {len(item['link']):,}-character link; `watcher export` has it whole)"
     echo(f"link: {link or '-'}")
     echo(f"review: {item['review_status'] or '-'}   version: {item['version']}")
     echo("")
