@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
 
 import click
 
+from .. import report
 from . import App, pass_app
 
 
@@ -92,6 +95,14 @@ def _filters(f):
     return f
 
 
+def _terminal_width() -> int | None:
+    """Columns to fit the review table in when a person reads it (a terminal, or COLUMNS set); None
+    when the output goes to a pipe or a file, where titles are kept whole (up to their cap)."""
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def _known_filter_values(app: App) -> dict[str, set[str]]:
     """Every source, topic and language a filter may name: the config's, the keyword list's, and
     those stored items carry (an item keeps its topic after the list drops it)."""
@@ -120,10 +131,8 @@ def _list(app: App, topic: str | None, source: str | None, language: str | None,
     if not rows:
         click.echo(f"the queue has no {f.status + ' ' if f.status else ''}items matching that", err=True)
         return
-    for r in rows:
-        title = " ".join((r["title"] or "").split())
-        click.echo(f"{r['id']:>6}  {r['review_status']:<8}  {(r['published'] or '')[:16]:<16}  "
-                   f"{r['source']:<14.14}  {r['language'] or '-':<2}  {','.join(r['topics']) or '-':<16.16}  {title}")
+    for line in report.queue_lines(rows, _terminal_width()):
+        click.echo(line)
     click.echo(f"{len(rows)} item{'s' if len(rows) != 1 else ''}; `watcher show ID` for why each matched, "
                f"`watcher review accept|reject|later ID...` to decide", err=True)
 

@@ -15,7 +15,8 @@ from typing import Iterator
 import click
 
 from .. import derive as derive_mod
-from .. import store
+from .. import display, store
+from ..report import snippet as hit_snippet
 from ..errors import ConfigError, UsageError
 from ..keywords import KeywordList, Rule, Term, check_keywords, load_keywords
 from ..match import Matcher, review_status_after
@@ -66,16 +67,13 @@ def _snippet(r: Row, result: MatchResult, terms: set[str] | None = None) -> str:
     for h in result.hits:
         if terms is None or h.term in terms:
             text = {"title": r.title, "summary": r.summary, "content": r.content}[h.field]
-            a, b = max(0, h.start - CONTEXT_CHARS), min(len(text), h.end + CONTEXT_CHARS)
-            body = f"{text[a:h.start]}[{text[h.start:h.end]}]{text[h.end:b]}"
-            body = " ".join(body.split())
-            return f"{h.field}: {'…' if a else ''}{body}{'…' if b < len(text) else ''}"
+            return f"{h.field}: {hit_snippet(text, h.start, h.end, CONTEXT_CHARS)}"
     return ""
 
 
 def _line(r: Row, result: MatchResult | None = None) -> str:
     score = f" score {result.score:g}" if result is not None else ""
-    return f"  #{r.id} {r.published[:10]}{score}  {r.title[:100]}"
+    return f"  #{r.id} {r.published[:10]}{score}  {display.shorten(r.title, 100)}"
 
 
 # -- rematch --------------------------------------------------------------------------------------------
