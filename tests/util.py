@@ -32,6 +32,9 @@ def write_config(tmp_path: Path, sources: list[dict], extra: str = "") -> Path:
     return path
 
 
+PIPED: dict[str, str | None] = {"COLUMNS": None, "LINES": None}  # unset: no terminal size
+
+
 class _Script:
     """What CliRunner invokes: the console script's own entry point (watcher.cli.main), so errors
     become one line and an exit status exactly as for a user."""
@@ -49,7 +52,10 @@ def run_cli(config: Path, *args: str, check: bool = True) -> subprocess.Complete
     point as the console script; stdout, stderr and the exit status come back as from a subprocess."""
     from click.testing import CliRunner
 
-    r = CliRunner().invoke(_Script(), ["--config", str(config), *args], catch_exceptions=False)  # type: ignore[arg-type]
+    # Output goes to a pipe, as in a script: no terminal width. (pytest-xdist workers set COLUMNS=80,
+    # which `review list` would take for a terminal's.)
+    r = CliRunner().invoke(_Script(), ["--config", str(config), *args], env=PIPED,  # type: ignore[arg-type]
+                           catch_exceptions=False)
     p = subprocess.CompletedProcess(["watcher", "--config", str(config), *args], r.exit_code, r.stdout, r.stderr)
     if check and p.returncode != 0:
         raise AssertionError(f"watcher {' '.join(args)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
@@ -59,8 +65,9 @@ def run_cli(config: Path, *args: str, check: bool = True) -> subprocess.Complete
 def run_console(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the installed console script (`.venv/bin/watcher`) in a subprocess: the smoke tests."""
     script = Path(sys.executable).parent / "watcher"
+    env = {k: v for k, v in os.environ.items() if k not in PIPED}
     p = subprocess.run([str(script), "--config", str(config), *args],
-                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+                       capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=300)
     if check and p.returncode != 0:
         raise AssertionError(f"watcher {' '.join(args)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p

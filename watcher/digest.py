@@ -9,6 +9,8 @@ writes nothing, and reproduces the same digest; feed.atom is rendered from the l
 
 Output: state/digests/YYYY-MM-DD.md, .html, and feed.atom with one entry per digest. All feed text is
 treated as hostile: see watcher/sanitize.py; both Jinja environments escape every value by default.
+What is shown is cleaned and bounded by watcher/display.py (bidi controls, invisible characters,
+huge fields); the store keeps the feed's own text.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import jinja2
+import markupsafe
 import sqlite_utils
 
-from . import store
+from . import display, store
 from .config import Config, DigestSettings
+from .errors import UsageError
+from .sanitize import md_inline, md_text
 from .store import DigestRecord, Repost, StoredItem
 from .times import iso, utcnow
-from .sanitize import clean_html, md_inline, md_text, safe_url
 
 LANGUAGE_NAMES = {"en": "English", "vi": "Vietnamese", "ar": "Arabic", "zh": "Chinese"}
 RTL_LANGUAGES = {"ar"}
@@ -47,6 +51,15 @@ def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
 
 def local_date(now: datetime, tz: str) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
+
+
+def refuse_future(day: date, now: datetime, tz: str) -> None:
+    """A digest takes every waiting item that came in before the end of its day, so building a date
+    after today (a typo: 2030 for 2026) would take them all and leave today's digest empty."""
+    today = local_date(now, tz)
+    if day > today:
+        raise UsageError(f"no digest for {day}: that date is after today ({today} in {tz}), and a digest "
+                         f"would take every waiting item up to then; check the --date")
 
 
 def digests_dir(cfg: Config) -> Path:
@@ -82,6 +95,26 @@ class Entry:
     @property
     def title_text(self) -> str:
         return "".join(s.text for s in self.title)
+
+
+def shown(segs: list[Segment], limit: int, *, more: bool = False) -> list[Segment]:
+    """Segments as a person sees them: each cleaned (display.clean), at most `limit` characters in
+    all, cut at a grapheme and, if one is near, a word boundary, with "…" when cut (or when `more`:
+    the segments are already only the start of the text). Cleaning happens per segment because the
+    highlight offsets are offsets into the raw text."""
+    segs = [Segment(display.clean(s.text, trim=False), s.hit) for s in segs]
+    text = "".join(s.text for s in segs)
+    if len(text) <= limit and not more:
+        return [s for s in segs if s.text]
+    keep = display.cut_at(text, limit - len(display.ELLIPSIS))
+    out: list[Segment] = []
+    for s in segs:
+        if keep <= 0:
+            break
+        out.append(Segment(s.text[:keep], s.hit))
+        keep -= len(s.text)
+    out.append(Segment(display.ELLIPSIS, False))
+    return [s for s in out if s.text]
 
 
 @dataclass
@@ -134,6 +167,7 @@ def snippet(fields: dict[str, str], hits: list[dict], width: int) -> list[Segmen
     The title is shown (highlighted) as the headline, so the snippet comes from the body text; with
     no hit there, it is the start of the summary.
     """
+    width = min(width, display.SUMMARY_CHARS)
     for name in ("summary", "content"):
         text = fields.get(name) or ""
         spans = [(h["start"], h["end"]) for h in hits
@@ -146,13 +180,16 @@ def snippet(fields: dict[str, str], hits: list[dict], width: int) -> list[Segmen
             space = text.rfind(" ", max(0, lo - 15), first)
             if lo > 0 and space != -1:
                 lo = space + 1
-            hi = min(len(text), lo + width)
+            # Offsets are code points; never start or end between a letter and its marks.
+            lo = display.boundary(text, lo)
+            hi = display.boundary(text, min(len(text), lo + width))
             segs = segments(text, spans, lo, hi)
             break
     else:
         text = fields.get("summary") or fields.get("content") or ""
-        lo, hi = 0, min(len(text), width)
+        lo, hi = 0, display.boundary(text, min(len(text), width))
         segs = segments(text, [], lo, hi)
+    segs = shown(segs, width)
     if not segs:
         return []
     if lo > 0:
@@ -173,6 +210,24 @@ def primary_topic(topics: list[str], hits: list[dict]) -> str:
     return max(topics, key=lambda t: (weight[t], -topics.index(t)))
 
 
+def _also_in(reposts: list[Repost]) -> list[dict]:
+    """Reposts of an item that had come in by the digest's cutoff (the record keeps them so: a
+    rendering on a later day shows the same list)."""
+    return [{"id": r.id, "source": display.clean(r.source), "link": display.url(r.link),
+             "title": display.shorten(r.title, display.TITLE_CHARS)} for r in reposts]
+
+
+def _headline(title: str | None, spans: list[tuple[int, int]]) -> list[Segment]:
+    if not title:
+        return [Segment("(no title)", False)]
+    # Segment only the part that can be shown: a 1 MB title is not cleaned whole for 300 characters.
+    hi = display.raw_extent(title, display.TITLE_CHARS)
+    if hi < len(title):
+        hi = display.boundary(title, hi) or hi
+    return shown(segments(title, spans, 0, hi), display.TITLE_CHARS, more=hi < len(title)) \
+        or [Segment("(no title)", False)]
+
+
 def _entry(item: StoredItem, topic: str, settings: DigestSettings, reposts: list[Repost]) -> Entry:
     hits = item.hits
     title_spans = [(h["start"], h["end"]) for h in hits
@@ -182,19 +237,18 @@ def _entry(item: StoredItem, topic: str, settings: DigestSettings, reposts: list
     return Entry(
         id=item.id,
         topic=topic,
-        title=segments(item.title or "(no title)", title_spans if item.title else []),
-        link=safe_url(item.link),
-        source=item.source,
-        language=lang,
-        language_name=LANGUAGE_NAMES.get(lang or "", lang or "unknown language"),
+        title=_headline(item.title, title_spans),
+        link=display.url(item.link),
+        source=display.clean(item.source),
+        language=display.shorten(lang, 35) or None,
+        language_name=LANGUAGE_NAMES.get(lang or "", display.shorten(lang, 35) or "unknown language"),
         direction="rtl" if lang in RTL_LANGUAGES else "auto",
         published=published.strftime("%Y-%m-%d %H:%M %Z"),
         published_is_fetch_time=item.published_is_fetch_time,
-        terms=list(dict.fromkeys(item.keywords)),
+        terms=list(dict.fromkeys(display.shorten(str(t), display.TITLE_CHARS) for t in item.keywords)),
         snippet=snippet({"summary": item.summary, "content": item.content}, hits, settings.snippet_chars),
-        summary_html=clean_html(item.summary_html),
-        # Reposts that had come in by the digest's cutoff, so rendering it again shows the same list.
-        also_in=[{"id": r.id, "source": r.source, "link": safe_url(r.link), "title": r.title} for r in reposts],
+        summary_html=display.html_excerpt(item.summary_html, display.SUMMARY_CHARS),
+        also_in=_also_in(reposts),
         possible_duplicate=item.dup_possible,
     )
 
@@ -246,6 +300,7 @@ def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, d
     record = store.digest_record(db, day)
     if record is not None:
         return from_record(record, settings, rebuilt=True)
+    refuse_future(day, now, settings.timezone)  # a date already built (before this rule) still renders
     if dry_run:
         return from_record(_new_record(db, settings, day, now), settings, rebuilt=False, recorded=False)
     with store.write(db):
@@ -256,10 +311,6 @@ def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, d
         store.record_digest(db, day, built_at=new.built_at, cutoff=new.cutoff, timezone=new.timezone,
                             failures=new.failures, members=[(item.id, topic) for item, topic in new.members])
     return from_record(new, settings, rebuilt=False)
-
-
-def last_built(db: sqlite_utils.Database) -> date | None:
-    return store.last_digest_date(db)
 
 
 # ---------------------------------------------------------------- rendering
@@ -273,19 +324,30 @@ def _md_finalize(value: object) -> str:
         return value
     if value is None:
         return ""
-    return md_text(str(value))
+    return md_text(display.clean(str(value)))
+
+
+def _html_finalize(value: object) -> object:
+    # Every value a template prints is cleaned for display (display.clean) before autoescape; markup
+    # the templates made themselves (macros, sanitised summaries) is already clean.
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return display.clean(value, trim=False)  # pieces of a line (highlighted runs) keep their spaces
+    return "" if value is None else value
 
 
 def _loader() -> jinja2.BaseLoader:
     return jinja2.PackageLoader("watcher", "templates")
 
 
-_HTML = jinja2.Environment(loader=_loader(), autoescape=True, undefined=jinja2.StrictUndefined,
-                           trim_blocks=True, lstrip_blocks=True)
+_HTML = jinja2.Environment(loader=_loader(), autoescape=True, finalize=_html_finalize,
+                           undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 # Markdown has no autoescape of its own; `finalize` escapes every {{ value }} the same way instead.
 _MD = jinja2.Environment(loader=_loader(), autoescape=False, finalize=_md_finalize,
                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _MD.globals["raw"] = MdRaw
+for _env in (_HTML, _MD):
+    # A fetch error may quote what a server said, at any length.
+    _env.filters["error"] = lambda text: display.shorten(text, display.ERROR_CHARS)
 
 
 def _md_link(url: str | None) -> MdRaw:
@@ -297,7 +359,7 @@ _MD.filters["link"] = _md_link
 def _md_segments(segs: list[Segment]) -> MdRaw:
     out = []
     for s in segs:
-        text = md_inline(s.text)
+        text = md_inline(display.clean(s.text, trim=False))
         if s.hit and text.strip():
             # CommonMark only emphasises **x** when no space sits just inside the markers.
             lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()):]

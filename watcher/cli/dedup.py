@@ -1,8 +1,8 @@
 """`watcher dedup`: the state of deduplication, and `--recheck` to decide stored items again.
 
 After a seed is added or a threshold changed, the stored decisions are stale. `--recheck` rebuilds
-the candidate index and decides every stored item again (watcher/replay.py) (or those published since DATE), in
-published order so that originals are settled before their reposts, then reports what changed.
+the candidate index and decides every stored item (or those published since DATE) again, in published
+order so that originals are settled before their reposts (watcher/replay.py), then reports what changed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections import Counter
 
 import click
 
-from .. import store
+from .. import display, store
 from ..dedup import SeedIndex
 from ..ingest import Dedup
 from ..replay import recheck as run_recheck
@@ -47,7 +47,7 @@ def dedup(app, recheck: bool, since: str | None, dry_run: bool, verbose: bool) -
     click.echo(f"rechecked {changes.checked} items: {len(changes.changed)} {verb}"
                + (": " + ", ".join(f"{n} {k}" for k, n in kinds.most_common()) if kinds else ""))
     for c in changes.changed if verbose else changes.changed[:20]:
-        click.echo(f"  #{c.item_id} {c.old or 'new'} -> {c.new or 'new'}  {c.title[:70]}")
+        click.echo(f"  #{c.item_id} {c.old or 'new'} -> {c.new or 'new'}  {display.shorten(c.title, 70)}")
     if not verbose and len(changes.changed) > 20:
         click.echo(f"  ... and {len(changes.changed) - 20} more (--verbose lists all)")
 

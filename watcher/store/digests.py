@@ -12,7 +12,7 @@ from .items import _COLUMNS, _SELECT, _item, reposts
 from .records import DigestRecord, FailureSummary, StoredItem
 
 __all__ = ["digest_candidates", "fetch_failures", "previous_built_at", "record_digest", "digest_record",
-           "recent_digests", "last_digest_date", "digest_exists", "mark_sent"]
+           "recent_digests", "last_digest_date", "first_fetch_at", "digest_exists", "mark_sent"]
 
 
 def digest_candidates(db: sqlite_utils.Database, cutoff: datetime) -> list[StoredItem]:
@@ -93,9 +93,18 @@ def recent_digests(db: sqlite_utils.Database, limit: int) -> list[DigestRecord]:
     return _records(db, db.execute(f"{_DIGEST} ORDER BY date DESC LIMIT ?", [limit]).fetchall())
 
 
-def last_digest_date(db: sqlite_utils.Database) -> date | None:
-    got = db.execute("SELECT max(date) FROM digests").fetchone()[0]
+def last_digest_date(db: sqlite_utils.Database, *, up_to: date | None = None) -> date | None:
+    """The latest date recorded (up to `up_to`, when given)."""
+    if up_to is None:
+        got = db.execute("SELECT max(date) FROM digests").fetchone()[0]
+    else:
+        got = db.execute("SELECT max(date) FROM digests WHERE date <= ?", [up_to.isoformat()]).fetchone()[0]
     return date.fromisoformat(got) if got else None
+
+
+def first_fetch_at(db: sqlite_utils.Database) -> datetime | None:
+    """When this store first tried to fetch anything (ok or not)."""
+    return parse_iso_optional(db.execute("SELECT min(started_at) FROM fetches").fetchone()[0])
 
 
 def digest_exists(db: sqlite_utils.Database, day: date) -> bool:

@@ -8,11 +8,11 @@ from typing import Iterator, Literal
 import sqlite_utils
 
 from ..times import iso, parse_iso, parse_iso_optional
-from .db import loads_list
-from .records import Follower, Repost, ReviewEvent, StoredItem, StoredKey, Version
+from .db import dumps, loads_list
+from .records import Follower, ItemText, Repost, ReviewEvent, StoredItem, StoredKey, Version
 
 __all__ = ["items_for_update", "get_item", "iter_items", "queue", "reposts", "followers", "item_ids",
-           "versions", "review_history", "item_count", "counts_by_source", "dedup_method_counts"]
+           "versions", "review_history", "review_states", "stored_values", "review_counts", "irrelevant_texts", "item_count", "counts_by_source", "dedup_method_counts"]
 
 _COLUMNS = ("id", "source", "guid", "guid_kind", "link", "canonical_link", "title", "summary", "content",
             "summary_html", "author", "language", "published", "published_is_fetch_time", "fetched_at",
@@ -142,6 +142,39 @@ def review_history(db: sqlite_utils.Database, item_id: int) -> list[ReviewEvent]
     """Every review decision on one item, oldest first."""
     return [ReviewEvent(*r) for r in db.execute(
         "SELECT status, previous, who, at, note, origin FROM reviews WHERE item_id = ? ORDER BY id", [item_id])]
+
+
+def irrelevant_texts(db: sqlite_utils.Database, *, limit: int, content_chars: int) -> list[ItemText]:
+    """The newest items not relevant to the keyword list: their text, content cut at `content_chars`."""
+    return [ItemText(r[0] or "", r[1] or "", r[2] or "", r[3]) for r in db.execute(
+        "SELECT title, summary, substr(content, 1, ?), language FROM items WHERE relevant = 0"
+        " ORDER BY id DESC LIMIT ?", [content_chars, limit])]
+
+
+def review_states(db: sqlite_utils.Database, ids: list[int]) -> dict[int, tuple[str | None, list[ReviewEvent]]]:
+    """Per stored item of these ids: its review_status now, and its decisions, oldest first."""
+    bound = dumps(ids)
+    events: dict[int, list[ReviewEvent]] = {}
+    for r in db.execute("SELECT item_id, status, previous, who, at, note, origin FROM reviews"
+                        " WHERE item_id IN (SELECT value FROM json_each(?)) ORDER BY id", [bound]):
+        events.setdefault(r[0], []).append(ReviewEvent(*r[1:]))
+    return {r[0]: (r[1], events.get(r[0], [])) for r in db.execute(
+        "SELECT id, review_status FROM items WHERE id IN (SELECT value FROM json_each(?))", [bound])}
+
+
+def stored_values(db: sqlite_utils.Database) -> dict[str, set[str]]:
+    """The sources, topics and languages stored items carry (what a queue filter can match)."""
+    return {
+        "source": {r[0] for r in db.execute("SELECT DISTINCT source FROM items")},
+        "topic": {r[0] for r in db.execute(
+            "SELECT DISTINCT json_each.value FROM items, json_each(items.topics) WHERE items.topics != '[]'")},
+        "language": {r[0] for r in db.execute("SELECT DISTINCT language FROM items WHERE language IS NOT NULL")},
+    }
+
+
+def review_counts(db: sqlite_utils.Database) -> dict[int, int]:
+    """How many review decisions each reviewed item has had (items never reviewed are absent)."""
+    return dict(db.execute("SELECT item_id, count(*) FROM reviews GROUP BY item_id").fetchall())
 
 
 def item_count(db: sqlite_utils.Database) -> int:

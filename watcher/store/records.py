@@ -109,6 +109,14 @@ class Follower:
 
 
 @dataclass(frozen=True)
+class ItemText:
+    title: str
+    summary: str
+    content: str
+    language: str | None
+
+
+@dataclass(frozen=True)
 class Repost:
     id: int
     source: str
