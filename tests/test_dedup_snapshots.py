@@ -1,7 +1,7 @@
 """Consecutive real polls of the same feeds: each story must reach the analyst once.
 
 Uses ../shared/realdata/feeds/_snapshot_series (skipped when absent). Every poll goes through the
-real parse and ingest stages into a real SQLite store with the real Deduper; afterwards, among the
+real parse and ingest stages into a real SQLite store with the real dedup decision; afterwards, among the
 items not marked as duplicates, no two may share a canonical link or a headline and text.
 """
 

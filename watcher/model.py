@@ -1,7 +1,7 @@
 """The stage types: each names where data comes from and where it goes.
 
     sources.yaml --config.load--> Source
-    Source --fetch.fetch_source--> FetchResult        (bytes + headers, or a classified failure)
+    Source --fetch.Fetcher.fetch--> FetchResult       (bytes + headers, or a classified failure)
     FetchResult --parse.parse_feed--> FeedData        (entries, or a parse failure)
     EntryData --prepare--> PreparedEntry              (+ MatchResult from match, Fingerprint for dedup)
     PreparedEntry + Neighbours --dedup.decide--> DedupDecision

@@ -1,4 +1,5 @@
-"""Reading items: by guid for a poll, one by id, all of them in order, the review queue, reposts."""
+"""Reading items: by guid for a poll, one by id, all of them in order, the review queue, reposts and
+followers of an item, review history, and the counts `status`, `dedup` and `export` show."""
 
 from __future__ import annotations
 
