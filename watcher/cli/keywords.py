@@ -7,18 +7,17 @@ transaction through store.apply). `test` and `report` change nothing.
 from __future__ import annotations
 
 import json
-from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
 import click
 
 from .. import derive as derive_mod
-from .. import display, replay, store
+from .. import display, replay, store, tuning
 from ..report import snippet as hit_snippet
-from ..errors import ConfigError, UsageError
-from ..keywords import KeywordList, Rule, Term, check_keywords, load_keywords
+from ..errors import UsageError
+from ..keywords import check_keywords, load_keywords
 from ..match import Matcher
 from ..model import MatchResult
 from ..times import utcnow
@@ -84,29 +83,6 @@ def keywords_group() -> None:
     """Build and tune the keyword list (seeds/keywords.yaml unless `keywords:` says otherwise)."""
 
 
-def _with_term(kl: KeywordList, text: str, lang: str, weight: float | None) -> KeywordList:
-    """The current list plus one term, in a topic of its own, weighing the threshold unless told."""
-    term = Term(text=text, lang=lang, line=0)
-    # Validated the same way a list entry is: too short, no letters, a * in the middle.
-    _, problems = _check_term(text, lang)
-    if problems:
-        raise ConfigError.from_problems(problems)
-    rule = Rule(topic="candidate", weight=weight if weight is not None else kl.threshold, terms=(term,), line=0)
-    return KeywordList(threshold=kl.threshold, title_weight=kl.title_weight, context=kl.context,
-                       ignore=kl.ignore, rules=kl.rules + (rule,), path=kl.path, topic_lines=kl.topic_lines)
-
-
-def _check_term(text: str, lang: str):
-    import tempfile
-
-    body = f"threshold: 1\ntopics:\n  candidate:\n    - weight: 1\n      {lang}: [{json.dumps(text, ensure_ascii=False)}]\n"
-    with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "term.yaml"
-        p.write_text(body, encoding="utf-8")
-        kl, problems = check_keywords(p)
-    return kl, [type(x)("--term", 0, x.message) for x in problems]
-
-
 @keywords_group.command("test")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--term", "term", help="Try one term on top of the current list instead of a whole file.")
@@ -127,32 +103,22 @@ def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: f
         label = str(file)
     else:
         assert term is not None  # one of the two, checked above
-        candidate = Matcher.from_list(_with_term(current.list, term, lang, weight))
+        candidate = Matcher.from_list(tuning.with_term(current.list, term, lang, weight))
         label = f"--term {term!r}"
-    added, dropped, kept = [], [], 0
-    for r in _rows(app, since):
-        old, new = _match(current, r), _match(candidate, r)
-        if new.relevant and not old.relevant:
-            added.append((r, new))
-        elif old.relevant and not new.relevant:
-            dropped.append((r, old))
-        elif new.relevant:
-            kept += 1
+    result = tuning.compare(current, candidate, _rows(app, since))
     focus = {term} if term else None
     click.echo(f"{label} compared with {app.config.keywords_path} (nothing is changed)")
-    click.echo(f"would add {len(added)} items:")
-    if added:
-        # Which terms bring the items in: a generic word ("its", "Trump") shows at the top at once.
-        behind = Counter(k for _, res in added for k in res.keywords)
-        click.echo("  on the terms: " + ", ".join(f"{t} ({n})" for t, n in behind.most_common(TERMS_SHOWN)))
-    for r, res in added[:limit]:
+    click.echo(f"would add {len(result.added)} items:")
+    if result.added:
+        click.echo("  on the terms: " + ", ".join(f"{t} ({n})" for t, n in result.terms_behind_added(TERMS_SHOWN)))
+    for r, res in result.added[:limit]:
         click.echo(_line(r, res))
         click.echo(f"      {_snippet(r, res, focus)}")
-    click.echo(f"would drop {len(dropped)} items:")
-    for r, res in dropped[:limit]:
+    click.echo(f"would drop {len(result.dropped)} items:")
+    for r, res in result.dropped[:limit]:
         click.echo(_line(r, res))
         click.echo(f"      {_snippet(r, res)}")
-    click.echo(f"{kept} relevant items stay relevant")
+    click.echo(f"{result.kept} relevant items stay relevant")
 
 
 @keywords_group.command("report")
@@ -161,49 +127,20 @@ def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: f
 @pass_app
 def report(app: App, fmt: str, since: str | None) -> None:
     """Per term: hits, items it alone made relevant, last hit, accepted/rejected; and terms that never hit."""
-    m = _current(app)
-    kl = m.list
-    stats: dict[tuple[str, str], dict] = {}
-    for topic, t in kl.terms():
-        stats.setdefault((topic, t.text), {"topic": topic, "term": t.text, "lang": t.lang, "line": t.line,
-                                           "hits": 0, "alone": 0, "last_hit": None, "accepted": 0,
-                                           "rejected": 0})
-    for r in _rows(app, since):
-        res = _match(m, r)
-        contrib: dict[tuple[str, str], float] = {}
-        for h in res.hits:
-            value = h.weight * (kl.title_weight if h.field == "title" else 1.0)
-            key = (h.topic, h.term)
-            contrib[key] = max(contrib.get(key, 0.0), value)
-        for key, value in contrib.items():
-            s = stats.get(key)
-            if s is None:
-                continue
-            s["hits"] += 1
-            if res.relevant and res.score - value < kl.threshold:
-                s["alone"] += 1
-            published = store.iso(r.published)
-            if s["last_hit"] is None or published > s["last_hit"]:
-                s["last_hit"] = published
-            if r.review_status in ("accepted", "rejected"):
-                s[r.review_status] += 1
-    rows = list(stats.values())
-    used = sorted((s for s in rows if s["hits"]), key=lambda s: (-s["hits"], s["topic"], s["term"]))
-    never = [s for s in rows if not s["hits"]]
+    used, never = tuning.term_report(_current(app), _rows(app, since))
     if fmt == "json":
-        click.echo(json.dumps({"list": str(app.config.keywords_path), "terms": used, "never_hit": never},
-                              ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"list": str(app.config.keywords_path), "terms": [asdict(s) for s in used],
+                               "never_hit": [asdict(s) for s in never]}, ensure_ascii=False, indent=2))
         return
     click.echo(f"{app.config.keywords_path}: {len(used)} terms hit, {len(never)} never hit")
     click.echo(f"{'hits':>6} {'alone':>6} {'acc':>5} {'rej':>5}  {'last hit':10}  term (topic)")
     for s in used:
-        last = (s["last_hit"] or "")[:10]
-        click.echo(f"{s['hits']:>6} {s['alone']:>6} {s['accepted']:>5} {s['rejected']:>5}  {last:10}  "
-                   f"{s['term']} ({s['topic']})")
+        last = (s.last_hit or "")[:10]
+        click.echo(f"{s.hits:>6} {s.alone:>6} {s.accepted:>5} {s.rejected:>5}  {last:10}  {s.term} ({s.topic})")
     if never:
         click.echo("never hit:")
         for s in never:
-            click.echo(f"  line {s['line']}: {s['term']} ({s['topic']}, {s['lang']})")
+            click.echo(f"  line {s.line}: {s.term} ({s.topic}, {s.lang})")
 
 
 @keywords_group.command("derive")
