@@ -144,8 +144,10 @@ def make_pool(workers: int, matcher: Matcher) -> Executor | None:
         return None  # one feed or one core: a pool would cost more than it saves
     # fork: the workers inherit the imported parser and the compiled keyword list instead of
     # importing and compiling again. Forked (by the warm-up) before any event-loop thread exists.
+    # Forked children close their copy of the instance lock at once (lock.py), and each worker dies
+    # with this process (lifeline.py), so a crash here never leaves the store locked.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=init_worker, initargs=(matcher,))
+                               initializer=init_worker, initargs=(matcher, os.getpid()))
     list(pool.map(_warm, range(workers)))
     return pool
 
