@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -204,9 +206,17 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         cur = cur.__cause__ or cur.__context__
 
 
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside exception groups (anyio's connect wraps its errors in one)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def classify_error(exc: BaseException, url: str, settings: FetchSettings) -> Failure:
     """Turn a transport exception into a Failure whose message says what happened and what to do."""
-    host = httpx.URL(url).host if _parses(url) else url
+    exc = _leaf(exc)
+    host = _host_of(url)
     chain = list(_causes(exc))
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
         return Failure(FailureKind.BAD_URL, f"{url} is not a usable http(s) address ({exc}); fix the url")
@@ -234,24 +244,61 @@ def classify_error(exc: BaseException, url: str, settings: FetchSettings) -> Fai
     raise exc  # anything else is a bug: let it crash
 
 
-def _parses(url: str) -> bool:
+def _host_of(url: str) -> str:
+    """The URL's host for a message; the URL itself when it has none that can be read."""
     try:
-        httpx.URL(url)
-        return True
-    except Exception:  # httpx raises several types for junk; any of them means "not a URL"
-        return False
+        return httpx.URL(url).host or url
+    except Exception:  # httpx and idna raise several types for junk; any of them means "no host"
+        return url
+
+
+# One DNS label as resolvers accept it (RFC 1123 letters, digits, hyphens; underscores too, which
+# some real hosts have). Anything else ("a..b", "%41", "x\y") can never resolve, and asking a DNS
+# server about it only turns a typo into a misleading "does not resolve".
+_LABEL = re.compile(r"^[a-z0-9_-]{1,63}$")
+
+
+def _host_problem(u: httpx.URL) -> str | None:
+    try:
+        u.host  # decodes an internationalised name: a broken "xn--" label raises here
+    except Exception as e:
+        return f"its host name is not a valid internationalised name ({e})"
+    raw = u.raw_host.decode("ascii", "replace")
+    if not raw:
+        return "it has no host name"
+    try:
+        ipaddress.ip_address(raw)
+        return None
+    except ValueError:
+        pass
+    name = raw[:-1] if raw.endswith(".") else raw  # a trailing dot is the DNS root: legal
+    if len(name) > 253 or not all(_LABEL.match(label) for label in name.lower().split(".")):
+        return f"{raw!r} is not a valid host name (letters, digits and hyphens, separated by single dots)"
+    return None
 
 
 def check_url(url: str) -> str | None:
-    """Why this URL cannot be fetched, or None when it is a plausible http(s) address."""
+    """Why this URL cannot be fetched, or None when it is a plausible http(s) address.
+
+    Everything that would otherwise fail deep inside the HTTP stack, where it surfaced as a crash
+    rather than as this source's failure: a port outside 1-65535 (the socket raised OverflowError,
+    wrapped in anyio's ExceptionGroup), a malformed internationalised name (idna raised), and host
+    names no DNS server could answer."""
     try:
         u = httpx.URL(url)
     except Exception as e:  # InvalidURL, TypeError for odd input...: all mean the same to a user
         return f"{url!r} is not a valid URL ({e})"
     if u.scheme not in ("http", "https"):
         return f"{url!r} is not http:// or https://"
-    if not u.host:
-        return f"{url!r} has no host name"
+    problem = _host_problem(u)
+    if problem:
+        return f"{url!r}: {problem}"
+    try:
+        port = u.port
+    except Exception as e:
+        return f"{url!r} has an unreadable port ({e})"
+    if port is not None and not 1 <= port <= 65535:
+        return f"{url!r} has port {port}; a port is a number from 1 to 65535"
     return None
 
 

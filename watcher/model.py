@@ -34,6 +34,7 @@ class FailureKind(str, enum.Enum):
     NOT_A_FEED = "not_a_feed"  # HTML page, empty 200, bytes no parser recognises
     PARSE_ERROR = "parse_error"  # hostile or broken XML that yielded no entries
     PROTOCOL = "protocol"  # the server broke HTTP itself
+    INTERNAL = "internal"  # a bug (or a crashed parser process) while handling this one source
 
 
 @dataclass(frozen=True)

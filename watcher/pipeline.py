@@ -20,13 +20,17 @@ this process, because SQLite has one writer anyway. One source's failure is a va
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import multiprocessing
 import os
 import time
+import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import sqlite_utils
 
@@ -37,7 +41,7 @@ from .errors import UsageError
 from .fetch import Fetcher
 from .ingest import SourceOutcome, store_source
 from .match import Matcher
-from .model import FetchResult
+from .model import Failure, FailureKind, FetchResult
 from .prepare import PreparedFeed, init_worker, prepare_feed, prepare_in_worker
 
 log = logging.getLogger("watcher.poll")
@@ -152,19 +156,66 @@ def make_pool(workers: int, matcher: Matcher) -> Executor | None:
     return pool
 
 
-async def _fetch_and_prepare(fetcher: Fetcher, pool: Executor | None, matcher: Matcher, source: Source,
-                             etag: str | None, last_modified: str | None
-                             ) -> tuple[Source, FetchResult, PreparedFeed | None, float]:
+class Parsers:
+    """Where fetched feeds are parsed: the worker pool, or this process once there is no pool.
+
+    A worker that dies (killed by the system for memory, or a crash inside the parser) breaks the
+    whole pool: every feed queued in it fails with BrokenProcessPool, and so would every later one.
+    The feeds caught in it fail (this poll only; they are parsed again next time); the rest of the
+    poll parses in this process, slower but complete."""
+
+    def __init__(self, pool: Executor | None, matcher: Matcher):
+        self.pool = pool
+        self.matcher = matcher
+
+    async def prepare(self, content: bytes, headers: dict[str, str], url: str,
+                      language: str | None) -> PreparedFeed:
+        args = (content, headers, url, language)
+        if self.pool is not None:
+            try:
+                future = asyncio.get_running_loop().run_in_executor(self.pool, prepare_in_worker, *args)
+            except BrokenProcessPool:
+                self.pool = None  # broken before this feed reached it: parse it here
+            else:
+                try:
+                    return await future
+                except BrokenProcessPool:
+                    self.pool = None
+                    raise
+        return prepare_feed(self.matcher, *args)
+
+
+def internal_failure(exc: BaseException, url: str) -> Failure:
+    """A bug (or a dead parser process) met while handling one source: that source's failure, which
+    says where, so it can be reported; the traceback goes to the debug log."""
+    log.debug("bug while handling %s", url, exc_info=exc)
+    if isinstance(exc, BrokenProcessPool):
+        return Failure(FailureKind.INTERNAL, f"{url}: a parser process died (killed by the system, or a crash in "
+                                             f"the parser) while this feed was queued or being parsed; it is "
+                                             f"parsed again next poll, and if this repeats for this source alone, "
+                                             f"its feed crashes the parser: please report it")
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return Failure(FailureKind.INTERNAL, f"{url}: watcher hit a bug handling this source "
+                                         f"({type(exc).__name__}: {exc}{where}); the other sources are not "
+                                         f"affected; please report it")
+
+
+async def fetch_and_prepare(fetcher: Fetcher, parsers: Parsers, source: Source, etag: str | None,
+                            last_modified: str | None) -> tuple[FetchResult, PreparedFeed | None, float]:
+    """Fetch and parse one source. Whatever goes wrong comes back as this source's failure: a bug
+    met with one source's data must not cost the other sources their poll."""
     t0 = time.perf_counter()
-    result = await fetcher.fetch(source.url, etag=etag, last_modified=last_modified)
+    result = FetchResult(url=source.url, final_url=source.url, status=None)
     prepared = None
-    if result.ok and not result.not_modified:
-        args = (result.content, result.headers, result.final_url, source.language)
-        if pool is None:
-            prepared = prepare_feed(matcher, *args)
-        else:
-            prepared = await asyncio.get_running_loop().run_in_executor(pool, prepare_in_worker, *args)
-    return source, result, prepared, time.perf_counter() - t0
+    try:
+        result = await fetcher.fetch(source.url, etag=etag, last_modified=last_modified)
+        if result.ok and not result.not_modified:
+            prepared = await parsers.prepare(result.content, result.headers, result.final_url, source.language)
+    except Exception as e:  # not CancelledError (a BaseException): a cancelled poll stops as a whole
+        result = dataclasses.replace(result, content=b"", failure=internal_failure(e, source.url))
+        prepared = None
+    return result, prepared, time.perf_counter() - t0
 
 
 # How long one write transaction may gather sources before it commits. Committing each source alone
@@ -194,11 +245,12 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
     ahead = asyncio.Semaphore(2 * max(cfg.fetch.concurrency, _worker_count(cfg, len(sources))))
     ready: asyncio.Queue[_Ready] = asyncio.Queue()
     outcomes: list[SourceOutcome | None] = [None] * len(sources)
+    parsers = Parsers(pool, matcher)
 
     async def fetch_one(i: int, source: Source) -> None:
         async with ahead:
-            source, result, prepared, elapsed = await _fetch_and_prepare(
-                fetcher, pool, matcher, source, *validators.get(source.name, (None, None)))
+            result, prepared, elapsed = await fetch_and_prepare(
+                fetcher, parsers, source, *validators.get(source.name, (None, None)))
             stored = asyncio.get_running_loop().create_future()
             ready.put_nowait(_Ready(i, source, result, prepared, elapsed, stored))
             await stored  # keeps its read-ahead slot until its entries are in the store's hands
