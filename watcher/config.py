@@ -48,6 +48,9 @@ class FetchSettings:
     user_agent: str = "watcher/0.1 (+feed watcher for export-control news; contact: analysts)"
     backoff_cap: str = "1d"  # the longest a failing source waits
     workers: int = 0  # parser processes; 0 means one per core
+    # A whole poll's deadline: sources not done by then are deferred to the next poll, not failed.
+    # Generous, because it only has to end a poll stuck behind hosts that accept and never answer.
+    poll_deadline: str = "15m"
 
 
 @dataclass(frozen=True)
@@ -174,10 +177,11 @@ def _section(ck: Checker, name: str, node: yaml.Node) -> typing.Any:
             values[k.value] = got
     inst = cls(**values)
     if name == "fetch":
-        try:
-            parse_interval(inst.backoff_cap)
-        except ValueError as e:
-            ck.add(nodes.get("backoff_cap", node), f"fetch.backoff_cap: {e}")
+        for key in ("backoff_cap", "poll_deadline"):
+            try:
+                parse_interval(getattr(inst, key))
+            except ValueError as e:
+                ck.add(nodes.get(key, node), f"fetch.{key}: {e}")
     if name == "digest":
         _check_digest(ck, nodes, node, inst)
     return inst

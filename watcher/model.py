@@ -61,10 +61,13 @@ class FetchResult:
     failure: Failure | None = None
     elapsed: float = 0.0
     nbytes: int = 0
+    # Not fetched this poll, and why (its host stopped answering, or the poll's deadline passed): not
+    # the source's failure, so no backoff; it is simply tried again at the next poll.
+    deferred: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.failure is None
+        return self.failure is None and self.deferred is None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import time
 import traceback
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,8 +39,8 @@ from . import store
 from .config import Config, Source
 from .dedup import Deduper, SeedIndex
 from .errors import UsageError
-from .fetch import Fetcher
-from .ingest import SourceOutcome, store_source
+from .fetch import Fetcher, server_key
+from .ingest import SourceOutcome, store_deferred, store_source
 from .match import Matcher
 from .model import Failure, FailureKind, FetchResult
 from .prepare import PreparedFeed, init_worker, prepare_feed, prepare_in_worker
@@ -58,6 +59,10 @@ class PollSummary:
     @property
     def failed(self) -> list[SourceOutcome]:
         return [s for s in self.sources if s.status == "failed"]
+
+    @property
+    def deferred(self) -> list[SourceOutcome]:
+        return [s for s in self.sources if s.status == "deferred"]
 
     @property
     def new(self) -> int:
@@ -80,7 +85,7 @@ def sync_sources(db: sqlite_utils.Database, cfg: Config) -> None:
                 db.execute(
                     "UPDATE sources SET url = ?, enabled = ?, etag = NULL, last_modified = NULL, hold_until = NULL,"
                     " next_check = NULL, consecutive_failures = 0, failure_weight = 0, permanent_redirect = NULL,"
-                    " disabled_reason = NULL WHERE name = ?",
+                    " disabled_reason = NULL, deferred = NULL WHERE name = ?",
                     [s.url, int(s.enabled), s.name],
                 )
             else:
@@ -237,8 +242,29 @@ class _Ready:
     stored: asyncio.Future
 
 
+# How often a poll that is still waiting says so (on stderr for `watcher poll`, in the log for `run`):
+# often enough that nobody wonders whether it hangs, rarely enough to stay out of the way.
+PROGRESS_EVERY_S = 10.0
+
+
+def progress_line(sources: list[Source], done: list[bool], elapsed: float) -> str:
+    """'still polling after 30s: 12 of 40 sources done; waiting on 28 (host a.example: 25, host b.org: 3)'"""
+    waiting: dict[str, int] = {}
+    for s, d in zip(sources, done):
+        if not d:
+            key = server_key(s.url)
+            waiting[key] = waiting.get(key, 0) + 1
+    top = sorted(waiting.items(), key=lambda kv: (-kv[1], kv[0]))
+    hosts = ", ".join(f"host {k}: {n}" for k, n in top[:3]) + (f", {len(top) - 3} more hosts" if len(top) > 3 else "")
+    n_waiting = sum(waiting.values())
+    return (f"still polling after {elapsed:.0f}s: {len(sources) - n_waiting} of {len(sources)} sources done; "
+            f"waiting on {n_waiting} ({hosts})")
+
+
 async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], pool: Executor | None,
-               matcher: Matcher, deduper: Deduper, now: datetime | None) -> list[SourceOutcome]:
+               matcher: Matcher, deduper: Deduper, now: datetime | None,
+               progress: Callable[[str], None] | None = None,
+               progress_every: float = PROGRESS_EVERY_S) -> list[SourceOutcome]:
     validators = {r[0]: (r[1], r[2]) for r in db.execute("SELECT name, etag, last_modified FROM sources")}
     # Sources fetched and prepared but not yet stored hold their bytes and fingerprints in memory;
     # when storing is the slower side, this bound keeps them from piling up (1,000 feeds: 2.4 GB).
@@ -246,6 +272,7 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
     ready: asyncio.Queue[_Ready] = asyncio.Queue()
     outcomes: list[SourceOutcome | None] = [None] * len(sources)
     parsers = Parsers(pool, matcher)
+    finished = asyncio.Event()
 
     async def fetch_one(i: int, source: Source) -> None:
         async with ahead:
@@ -265,8 +292,11 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
                 deadline = time.monotonic() + BATCH_SECONDS
                 while True:
                     # Each source is still all-or-nothing: a savepoint inside the batch's transaction.
-                    outcomes[r.index] = store_source(db, cfg, r.source, r.result, r.prepared, deduper=deduper,
-                                                     now=now or store.utcnow(), duration=r.elapsed)
+                    if r.result.deferred:
+                        outcomes[r.index] = store_deferred(db, r.source, r.result.deferred)
+                    else:
+                        outcomes[r.index] = store_source(db, cfg, r.source, r.result, r.prepared, deduper=deduper,
+                                                         now=now or store.utcnow(), duration=r.elapsed)
                     r.stored.set_result(None)
                     batch.append(r)
                     wait = deadline - time.monotonic()
@@ -285,11 +315,23 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
             left -= len(batch)
             for r in batch:
                 log.info("%s", outcomes[r.index].log_line())
+        finished.set()
+
+    async def report_progress() -> None:
+        started = time.monotonic()
+        while True:
+            try:
+                await asyncio.wait_for(finished.wait(), progress_every)
+                return
+            except TimeoutError:
+                progress(progress_line(sources, [o is not None for o in outcomes], time.monotonic() - started))
 
     async with Fetcher(cfg.fetch) as fetcher:
         try:
             async with asyncio.TaskGroup() as tasks:  # one failing task (a bug, a store error) stops all
                 tasks.create_task(store_all())
+                if progress is not None:
+                    tasks.create_task(report_progress())
                 for i, s in enumerate(sources):
                     tasks.create_task(fetch_one(i, s))
         except BaseExceptionGroup as group:
@@ -306,8 +348,12 @@ def load_processors(cfg: Config, db: sqlite_utils.Database) -> tuple[Matcher, De
 
 
 def poll(cfg: Config, db: sqlite_utils.Database, *, names: list[str] | None = None, now: datetime | None = None,
-         force: bool = False, due_only: bool = False) -> PollSummary:
-    """Poll the selected sources once and store what they carry. See `select_sources` for which."""
+         force: bool = False, due_only: bool = False, progress: Callable[[str], None] | None = None,
+         progress_every: float = PROGRESS_EVERY_S) -> PollSummary:
+    """Poll the selected sources once and store what they carry. See `select_sources` for which.
+
+    `progress`, if given, is called with a line every `progress_every` seconds while sources are
+    still outstanding, saying how many and on which hosts."""
     sync_sources(db, cfg)
     picked = select_sources(cfg, db, now or store.utcnow(), names=names, force=force, due_only=due_only)
     summary = PollSummary()
@@ -316,7 +362,7 @@ def poll(cfg: Config, db: sqlite_utils.Database, *, names: list[str] | None = No
     matcher, deduper = load_processors(cfg, db)
     pool = make_pool(_worker_count(cfg, len(picked)), matcher)
     try:
-        summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, deduper, now))
+        summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, deduper, now, progress, progress_every))
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
