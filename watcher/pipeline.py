@@ -48,6 +48,10 @@ from .prepare import PreparedFeed, init_worker, prepare_feed, prepare_in_worker
 log = logging.getLogger("watcher.poll")
 
 
+# Failures that mean "nothing answered at all"; with no network, every source fails one of these ways.
+_UNREACHABLE = {FailureKind.DNS.value: "host names did not resolve", FailureKind.CONNECT.value: "connections failed"}
+
+
 @dataclass
 class PollSummary:
     sources: list[SourceOutcome] = field(default_factory=list)
@@ -63,6 +67,18 @@ class PollSummary:
     @property
     def deferred(self) -> list[SourceOutcome]:
         return [s for s in self.sources if s.status == "deferred"]
+
+    @property
+    def unreachable(self) -> str | None:
+        """One line when no source could be reached at all, which says more about this machine's
+        network than about the sources: every one of (at least two) sources failed to resolve or to
+        connect. None otherwise (one reachable server, even one answering 404, shows the network works)."""
+        kinds = [o.error_kind for o in self.sources]
+        if len(kinds) < 2 or not all(k in _UNREACHABLE for k in kinds):
+            return None
+        counts = ", ".join(f"{kinds.count(k)} {_UNREACHABLE[k]}" for k in _UNREACHABLE if k in kinds)
+        return (f"no source could be reached: is this machine online? ({counts}; `watcher status` "
+                f"lists each source's error)")
 
     @property
     def new(self) -> int:

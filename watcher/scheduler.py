@@ -170,6 +170,8 @@ class Runner:
         db = self._db()
         try:
             summary = poll(self.cfg, db, names=names, now=self.clock(), due_only=due_only, progress=log.info)
+            if summary.unreachable:
+                log.warning("%s", summary.unreachable)
             log.debug("cycle done: %d ok, %d failed, %d new, %d updated", len(summary.ok), len(summary.failed),
                       summary.new, summary.updated)
         finally:

@@ -66,8 +66,12 @@ def poll(app: App, names: tuple[str, ...], due_only: bool, force: bool, strict: 
     if not summary.sources:
         click.echo("nothing to poll: no enabled source is due (see `watcher status`; --force polls them anyway)")
         return
-    for o in summary.failed:
-        click.echo(f"failed: {o.name}: {o.error_kind}: {o.error}", err=True)
+    if summary.unreachable:
+        # One line, not one per source: they all say the same thing, and it is about this machine.
+        click.echo(summary.unreachable, err=True)
+    else:
+        for o in summary.failed:
+            click.echo(f"failed: {o.name}: {o.error_kind}: {o.error}", err=True)
     for line in _deferred_lines(summary.deferred):
         click.echo(line, err=True)
     deferred = f", {len(summary.deferred)} deferred" if summary.deferred else ""
