@@ -57,6 +57,9 @@ def poll(app: App, names: tuple[str, ...], due_only: bool, force: bool, strict: 
 
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+        # httpx logs every request at INFO ("HTTP Request: GET ..."); the line per source says it all.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     cfg = app.config
     with instance_lock(cfg.state_dir, purpose="poll", wait=wait):
         # Progress goes to stderr even without -v: a poll waiting on servers that do not answer
@@ -64,7 +67,7 @@ def poll(app: App, names: tuple[str, ...], due_only: bool, force: bool, strict: 
         summary = run_poll(cfg, app.db, names=list(names) or None, force=force, due_only=due_only,
                            progress=lambda line: click.echo(line, err=True))
     if not summary.sources:
-        click.echo("nothing to poll: no enabled source is due (see `watcher status`; --force polls them anyway)")
+        click.echo(f"nothing to poll: {_why_nothing(cfg, due_only)}")
         return
     if summary.unreachable:
         # One line, not one per source: they all say the same thing, and it is about this machine.
@@ -79,6 +82,22 @@ def poll(app: App, names: tuple[str, ...], due_only: bool, force: bool, strict: 
                f"items: {summary.new} new, {summary.updated} updated")
     if strict and (summary.failed or summary.deferred):
         sys.exit(1)
+
+
+def _why_nothing(cfg: config_mod.Config, due_only: bool) -> str:
+    """Why a poll found no source to poll, and what to do about it."""
+    where = cfg.path.name
+    if not cfg.sources:
+        return (f"{where} has no sources; add one under `sources:` in {cfg.path}, a `- name:` and a `url:` "
+                f"(see the README's sources.yaml)")
+    if not any(s.enabled for s in cfg.sources):
+        n = len(cfg.sources)
+        return (f"{'the one source' if n == 1 else f'all {n} sources'} in {where} "
+                f"{'is' if n == 1 else 'are'} disabled (`enabled: false`); enable one in {cfg.path}")
+    if due_only:
+        return "no enabled source is due yet (`watcher status` shows each one's next check)"
+    return ("every enabled source is held back by backoff, Retry-After or 410 Gone "
+            "(`watcher status` shows until when; --force polls them anyway)")
 
 
 def _deferred_lines(outcomes: list) -> list[str]:
