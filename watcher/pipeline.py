@@ -14,7 +14,9 @@ Where each step lives:
 Parsing, matching and fingerprinting are pure and CPU-heavy, so they run in a pool of worker processes
 (one per core) while the event loop keeps fetching; deduplicating and storing need the store and stay in
 this process, because SQLite has one writer anyway. One source's failure is a value
-(`SourceOutcome.status == "failed"`), never an exception that stops the others.
+(`SourceOutcome.status == "failed"`), never an exception that stops the others, even when it is a
+bug met with that source's data (`fetch_and_prepare`). A source the poll did not get to, because its
+host stopped answering or the poll's deadline passed, is `deferred`: not a failure, tried next poll.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ import multiprocessing
 import os
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
