@@ -38,7 +38,7 @@ from .prepare import PreparedEntry, PreparedFeed
 @dataclass
 class SourceOutcome:
     name: str
-    status: str  # ok | not_modified | failed
+    status: str  # ok | not_modified | failed | deferred
     new: int = 0
     updated: int = 0
     entries: int = 0
@@ -48,6 +48,8 @@ class SourceOutcome:
     problem: str | None = None  # a parse problem that was recovered from
 
     def log_line(self) -> str:
+        if self.status == "deferred":
+            return f"{self.name}: deferred to the next poll: {self.error}"
         text = f"{self.name}: {self.status} new={self.new} updated={self.updated} {self.duration_s:.2f}s"
         if self.error:
             text += f" error={self.error_kind}: {self.error}"
@@ -241,6 +243,7 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
                 kind = save_entry(db, source, entry, deduper=deduper, now=now, stored=stored.get(guid))
                 outcome.new += kind == "new"
                 outcome.updated += kind == "updated"
+        state["deferred"] = None  # it was polled: an earlier deferral is over
         if result.permanent_redirect:
             state["permanent_redirect"] = result.permanent_redirect
         sets = ", ".join(f"{k} = ?" for k in state)
@@ -254,3 +257,13 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
              feed.problem if feed else None, outcome.entries, outcome.new, outcome.updated],
         )
     return outcome
+
+
+def store_deferred(db: sqlite_utils.Database, source: Source, reason: str) -> SourceOutcome:
+    """A source this poll did not get to (its host stopped answering, or the poll ran out of time).
+
+    Only the reason is recorded, for `watcher status`: it is not the source's failure, so its
+    failure count, backoff and next check stay as they were, and the next poll tries it as usual."""
+    with store.write(db):
+        db.execute("UPDATE sources SET deferred = ? WHERE name = ?", [reason, source.name])
+    return SourceOutcome(name=source.name, status="deferred", error=reason)

@@ -291,3 +291,10 @@ CREATE INDEX dedup_indexed_published ON dedup_indexed(published);
 
 CREATE INDEX items_duplicate_of ON items(duplicate_of);  -- also_in(): the reposts of an original
 """)
+
+
+@migrations()
+def m030_source_deferred(db: sqlite_utils.Database) -> None:
+    # Why the last poll did not get to a source (its host stopped answering, the poll's deadline):
+    # not a failure, so it has its own column rather than last_error; cleared when it is polled.
+    _exec(db, "ALTER TABLE sources ADD COLUMN deferred TEXT;")

@@ -42,7 +42,7 @@ def check(app: App) -> None:
 @click.option("--source", "names", multiple=True, help="Poll only this source (repeatable), whatever its state.")
 @click.option("--due", "due_only", is_flag=True, help="Only sources whose interval has come round (for cron).")
 @click.option("--force", is_flag=True, help="Also poll sources held back by backoff, Retry-After or 410.")
-@click.option("--strict", is_flag=True, help="Exit 1 if any source failed.")
+@click.option("--strict", is_flag=True, help="Exit 1 if any source failed or was deferred.")
 @click.option("--wait", type=float, default=0.0, show_default=True,
               help="Seconds to wait for a running `watcher run` to release the store.")
 @click.option("-v", "--verbose", is_flag=True, help="Log one line per source as it completes.")
@@ -58,18 +58,61 @@ def poll(app: App, names: tuple[str, ...], due_only: bool, force: bool, strict: 
 
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+        # httpx logs every request at INFO ("HTTP Request: GET ..."); the line per source says it all.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     cfg = app.config_and_keywords()
     with instance_lock(cfg.state_dir, purpose="poll", wait=wait):
-        summary = run_poll(cfg, app.db, names=list(names) or None, force=force, due_only=due_only)
+        # Progress goes to stderr even without -v: a poll waiting on servers that do not answer
+        # must not look like a hang.
+        summary = run_poll(cfg, app.db, names=list(names) or None, force=force, due_only=due_only,
+                           progress=lambda line: click.echo(line, err=True))
     if not summary.sources:
-        click.echo("nothing to poll: no enabled source is due (see `watcher status`; --force polls them anyway)")
+        click.echo(f"nothing to poll: {_why_nothing(cfg, due_only)}")
         return
-    for o in summary.failed:
-        click.echo(f"failed: {o.name}: {o.error_kind}: {display.shorten(o.error, display.ERROR_CHARS)}", err=True)
-    click.echo(f"sources: {len(summary.ok)} ok, {len(summary.failed)} failed; "
+    if summary.unreachable:
+        # One line, not one per source: they all say the same thing, and it is about this machine.
+        click.echo(summary.unreachable, err=True)
+    else:
+        for o in summary.failed:
+            click.echo(f"failed: {o.name}: {o.error_kind}: {display.shorten(o.error, display.ERROR_CHARS)}", err=True)
+    for line in _deferred_lines(summary.deferred):
+        click.echo(line, err=True)
+    deferred = f", {len(summary.deferred)} deferred" if summary.deferred else ""
+    click.echo(f"sources: {len(summary.ok)} ok, {len(summary.failed)} failed{deferred}; "
                f"items: {summary.new} new, {summary.updated} updated")
-    if strict and summary.failed:
+    if strict and (summary.failed or summary.deferred):
         sys.exit(1)
+
+
+def _why_nothing(cfg: config_mod.Config, due_only: bool) -> str:
+    """Why a poll found no source to poll, and what to do about it."""
+    where = cfg.path.name
+    if not cfg.sources:
+        return (f"{where} has no sources; add one under `sources:` in {cfg.path}, a `- name:` and a `url:` "
+                f"(see the README's sources.yaml)")
+    if not any(s.enabled for s in cfg.sources):
+        n = len(cfg.sources)
+        return (f"{'the one source' if n == 1 else f'all {n} sources'} in {where} "
+                f"{'is' if n == 1 else 'are'} disabled (`enabled: false`); enable one in {cfg.path}")
+    if due_only:
+        return "no enabled source is due yet (`watcher status` shows each one's next check)"
+    return ("every enabled source is held back by backoff, Retry-After or 410 Gone "
+            "(`watcher status` shows until when; --force polls them anyway)")
+
+
+def _deferred_lines(outcomes: list) -> list[str]:
+    """One line per reason, not per source: 500 sources behind one silent host are one line."""
+    by_reason: dict[str, list[str]] = {}
+    for o in outcomes:
+        by_reason.setdefault(o.error or "?", []).append(o.name)
+    lines = []
+    for reason, names in by_reason.items():
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        n = len(names)
+        lines.append(f"deferred: {n} source{'s' if n != 1 else ''} ({shown}): {reason}; "
+                     f"not counted as a failure, the next poll tries {'them' if n != 1 else 'it'}")
+    return lines
 
 
 def _short(ts: str | None) -> str:
@@ -90,7 +133,8 @@ def status(app: App, fmt: str) -> None:
     head = ("source", "state", "last success", "failures", "next check", "items", "last error")
     table = []
     for r in rows:
-        state = "disabled" if not r.enabled else ("failing" if r.failures else ("ok" if r.last_success else "new"))
+        state = "disabled" if not r.enabled else "deferred" if r.deferred else (
+            "failing" if r.failures else ("ok" if r.last_success else "new"))
         # A last error may quote a server's own words: cleaned and bounded like any feed text.
         err = f"{r.last_error_kind}: {display.shorten(r.last_error, display.ERROR_CHARS)}" if r.last_error else "-"
         table.append((r.name, state, _short(r.last_success), str(r.failures), _short(r.next_check), str(r.items), err))
@@ -105,6 +149,8 @@ def status(app: App, fmt: str) -> None:
                        f"{app.config.path.name}")
         if r.disabled_reason:
             click.echo(f"note: {r.name} is disabled: {r.disabled_reason}")
+        if r.deferred and r.enabled:
+            click.echo(f"note: {r.name} was deferred by the last poll ({r.deferred}); the next poll tries it")
 
 
 @click.command()
