@@ -61,6 +61,7 @@ _LINK_TEXT = re.compile(r"<link>([^<]*)</link>")
 _LANGUAGE = re.compile(r"<(?:dc:)?language>\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)\s*</")
 _WEEKDAY = re.compile(r"^[^\W\d]{2,12}\.?,\s*")
 _MEDIA_DESCRIPTION = re.compile(rb"<(/?)media:description\b")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FEED_ROOTS = frozenset({"rss", "feed", "rdf", "rdf:rdf", "channel", "scriptingnews"})
 
 
@@ -392,7 +393,9 @@ def _parse_json_feed(content: bytes, headers: dict[str, str], url: str) -> FeedD
 def _str(value: object) -> str:
     # JSON Feed fields are strings by the spec; ids are sometimes numbers in the wild.
     if isinstance(value, str):
-        return value
+        # JSON can spell a lone surrogate ("\\ud800"), which no UTF-8 encoder (SQLite's, the digest
+        # writer's) accepts: it stood for some character, so it becomes U+FFFD.
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return ""
