@@ -21,6 +21,7 @@ import sqlite_utils
 
 from . import backoff, store
 from .config import Config, Source, parse_interval
+from .dates import implausible
 from .dedup import Deduper
 from .match import review_status_after
 from .model import (
@@ -54,10 +55,22 @@ class SourceOutcome:
         return text
 
 
+def publication_date(entry: EntryData, now: datetime) -> tuple[datetime | None, str | None]:
+    """The entry's publication date, or None and why the feed's date cannot be used (None, None: it gave
+    none). A date before 1990 or days ahead of `now` is a placeholder or a typo (see watcher.dates)."""
+    dates = [d for d in (entry.published, entry.updated) if d is not None]
+    for d in dates:
+        if implausible(d, now) is None:
+            return d, None
+    if dates:
+        return None, f"the feed's date {store.iso(dates[0])} is {implausible(dates[0], now)}"
+    return None, entry.date_problem
+
+
 def make_intent(source: Source, prepared: PreparedEntry, now: datetime) -> ItemIntent:
     """Turn a prepared entry into what the store needs (dedup comes after, against the store)."""
     entry = prepared.entry
-    published = entry.published or entry.updated
+    published, note = publication_date(entry, now)
     return ItemIntent(
         source=source.name,
         entry=entry,
@@ -65,6 +78,7 @@ def make_intent(source: Source, prepared: PreparedEntry, now: datetime) -> ItemI
         published_is_fetch_time=published is None,
         language=prepared.language,
         match=prepared.match,
+        date_note=note,
     )
 
 
@@ -172,6 +186,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         guid_kind=e.guid_kind,
         published=store.iso(intent.published),
         published_is_fetch_time=int(intent.published_is_fetch_time),
+        date_note=intent.date_note,
         fetched_at=store.iso(now),
         review_status=review_status_after(None, intent.match.relevant, decision.duplicate_of),
     )

@@ -291,3 +291,10 @@ CREATE INDEX dedup_indexed_published ON dedup_indexed(published);
 
 CREATE INDEX items_duplicate_of ON items(duplicate_of);  -- also_in(): the reposts of an original
 """)
+
+
+@migrations()
+def m030_item_date_note(db: sqlite_utils.Database) -> None:
+    # Why an item is dated by its fetch time although its feed gave a date (an impossible one, or one
+    # before 1990 or days ahead): `show` and `export` say so. NULL: the feed's date was used, or it gave none.
+    _exec(db, "ALTER TABLE items ADD COLUMN date_note TEXT;")

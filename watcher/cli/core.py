@@ -10,6 +10,7 @@ import click
 from .. import config as config_mod
 from .. import export as export_mod
 from .. import report
+from ..dates import stored_date
 from . import App, parse_since, pass_app, since_option
 
 
@@ -75,6 +76,16 @@ def _short(ts: str | None) -> str:
     return ts.replace("+00:00", "Z") if ts else "-"
 
 
+def _date_remark(item: dict) -> str:
+    """Why `published` is the fetch time, or that a date stored by an older version cannot be right."""
+    if item.get("date_note"):
+        return f"  (fetch time: {item['date_note']})"
+    if item["published_is_fetch_time"]:
+        return "  (no date in the feed: fetch time)"
+    _, note = stored_date(item["published"], item["fetched_at"])
+    return f"  (not a usable date: {note}; fetched {_short(item['fetched_at'])})" if note else ""
+
+
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @pass_app
@@ -132,7 +143,7 @@ def show(app: App, item_id: int, fmt: str) -> None:
     echo = click.echo
     echo(f"#{item['id']}  {item['title']}")
     echo(f"source: {item['source']}   language: {item['language'] or '-'}   published: {_short(item['published'])}"
-         + ("  (no date in the feed: fetch time)" if item["published_is_fetch_time"] else ""))
+         + _date_remark(item))
     echo(f"link: {item['link'] or '-'}")
     echo(f"review: {item['review_status'] or '-'}   version: {item['version']}")
     echo("")
