@@ -14,6 +14,10 @@ function runs in a worker process: arguments and the result are plain picklable 
 Identity: the entry's guid/id, unless it is just its link (fastfeedparser fills id from link, and a
 permalink guid says nothing a link does not) -> "link"; no guid and no link -> "hash" of title and
 body. An entry without a published date but with an updated one is dated by the updated one.
+
+Dates: RFC 822 and ISO 8601 text is read strictly by watcher.dates (an impossible date is refused,
+not adjusted, and the entry's date_problem says why); only other shapes use the parser's reading.
+Whether a readable date is plausible (not 9999, not 1970) needs the fetch time: ingest decides that.
 """
 
 from __future__ import annotations
@@ -422,14 +426,15 @@ def _parse_json_feed(content: bytes, headers: dict[str, str], url: str) -> FeedD
         )
         entries.append(_build_entry(raw, base, language))
     title = _str(doc.get("title")) or None
+    notes = [f"skipped {skipped} item(s) that are not JSON objects"] if skipped else []
+    notes.extend(_date_notes(entries))
     return FeedData(
         title=title,
         link=base if doc.get("home_page_url") else None,
         language=language,
         entries=entries,
         parser="json",
-        problem="; ".join([f"skipped {skipped} item(s) that are not JSON objects"] * bool(skipped)
-                          + _date_notes(entries)) or None,
+        problem="; ".join(notes) or None,
     )
 
 
