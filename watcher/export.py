@@ -22,7 +22,7 @@ import sqlite_utils
 # The export contract. Order matters for CSV; adding a field is fine, renaming one breaks users.
 FIELDS = (
     "id", "source", "guid", "link", "canonical_link", "title", "summary", "published",
-    "published_is_fetch_time", "fetched_at", "updated_at", "version", "language",
+    "published_is_fetch_time", "date_note", "fetched_at", "updated_at", "version", "language",
     "relevant", "score", "topics", "keywords",
     "duplicate_of", "dup_method", "dup_score", "dup_possible",
     "review_status", "review_version",

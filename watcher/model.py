@@ -85,6 +85,7 @@ class EntryData:
     updated: datetime | None  # UTC
     author: str | None = None
     language: str | None = None
+    date_problem: str | None = None  # the entry had a date that could not be read (then published is None)
 
 
 @dataclass(frozen=True)
@@ -154,3 +155,4 @@ class ItemIntent:
     published_is_fetch_time: bool
     language: str | None
     match: MatchResult
+    date_note: str | None = None  # why the feed's own date was not used, when it gave one

@@ -298,3 +298,10 @@ def m030_source_deferred(db: sqlite_utils.Database) -> None:
     # Why the last poll did not get to a source (its host stopped answering, the poll's deadline):
     # not a failure, so it has its own column rather than last_error; cleared when it is polled.
     _exec(db, "ALTER TABLE sources ADD COLUMN deferred TEXT;")
+
+
+@migrations()
+def m031_item_date_note(db: sqlite_utils.Database) -> None:
+    # Why an item is dated by its fetch time although its feed gave a date (an impossible one, or one
+    # before 1990 or days ahead): `show` and `export` say so. NULL: the feed's date was used, or it gave none.
+    _exec(db, "ALTER TABLE items ADD COLUMN date_note TEXT;")

@@ -11,6 +11,7 @@ from .. import config as config_mod
 from .. import display
 from .. import export as export_mod
 from .. import report
+from ..dates import stored_date
 from . import App, parse_since, pass_app, since_option
 
 
@@ -119,6 +120,17 @@ def _short(ts: str | None) -> str:
     return ts.replace("+00:00", "Z") if ts else "-"
 
 
+def _date_remark(item: dict) -> str:
+    """Why `published` is the fetch time, or that a date stored by an older version cannot be right."""
+    if item.get("date_note"):
+        # The note may quote the feed's own date text: cleaned and bounded like any feed text.
+        return f"  (fetch time: {display.shorten(item['date_note'], display.ERROR_CHARS)})"
+    if item["published_is_fetch_time"]:
+        return "  (no date in the feed: fetch time)"
+    _, note = stored_date(item["published"], item["fetched_at"])
+    return f"  (not a usable date: {note}; fetched {_short(item['fetched_at'])})" if note else ""
+
+
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @pass_app
@@ -186,8 +198,7 @@ def show(app: App, item_id: int, fmt: str) -> None:
         echo(f"  (title cut at {display.SHOW_TITLE_CHARS:,} of {len(item['title']):,} characters; "
              f"`watcher export` has it whole)")
     echo(f"source: {display.clean(item['source'])}   language: {display.shorten(item['language'], 35) or '-'}   "
-         f"published: {_short(item['published'])}"
-         + ("  (no date in the feed: fetch time)" if item["published_is_fetch_time"] else ""))
+         f"published: {_short(item['published'])}" + _date_remark(item))
     link, cut = display.excerpt(item["link"], display.URL_CHARS)
     if cut:
         link = f"{display.shorten(link, 200)} (a {len(item['link']):,}-character link; `watcher export` has it whole)"
