@@ -33,10 +33,14 @@ def run(app: App, verbose: bool) -> None:
     """
     from ..lock import instance_lock
     from ..scheduler import Runner
+    from ..store import verify
 
     _logging(verbose)
     cfg = app.config
+    db = app.db  # opened first: a read-only or damaged store is refused before the lock is taken
     with instance_lock(cfg.state_dir, purpose="run"):
+        verify(db)  # once, at start: each job opens its own connection, and checking each would cost a lot
+        app.close()
         Runner(cfg).serve()
 
 
@@ -66,7 +70,7 @@ def digest(app: App, day_text: str | None, send: bool, dry_run: bool) -> None:
     day = _parse_date(day_text) or local_date(now, cfg.digest.timezone)
     if send and dry_run:
         raise click.UsageError("--send and --dry-run contradict each other; pick one")
-    r = make_digest(cfg, app.db, day, now=now, send=send, dry_run=dry_run)
+    r = make_digest(cfg, app.reader if dry_run else app.db, day, now=now, send=send, dry_run=dry_run)
     if dry_run:
         click.echo(r.markdown)
         click.echo(f"(dry run: {r.digest.total} items would go into the {day} digest; nothing recorded)", err=True)
@@ -96,7 +100,7 @@ def _filters(f):
 def _list(app: App, topic: str | None, source: str | None, language: str | None, status: str, limit: int) -> None:
     from ..review import QueueFilter, list_queue
 
-    rows = list_queue(app.db, QueueFilter(topic=topic, source=source, language=language,
+    rows = list_queue(app.reader, QueueFilter(topic=topic, source=source, language=language,
                                           status=None if status == "all" else status), limit=limit)
     if not rows:
         click.echo(f"the queue has no {'' if status == 'all' else status + ' '}items matching that", err=True)
