@@ -239,7 +239,9 @@ def verify(db: sqlite_utils.Database) -> None:
     Damage is otherwise only seen when a command reads the damaged page, and a poll would write on top
     of it. This reads the whole file: about 0.5 s for a 370 MB store when it is in the page cache, 10 s
     from a cold, slow disk. So it runs where that is small beside the command's own work or where a
-    person asks how the store is: `poll`, `run` (once, at start), `status`, `rematch`, `dedup --recheck`.
+    person asks how the store is: `poll`, `run` (once, at start), `status`, `export`, `digest`, `rematch`,
+    `dedup --recheck`. It finds damage to the structure; SQLite keeps no checksum of the data itself, so
+    bytes changed inside a row's text are found only when they are not valid UTF-8.
     """
     rows = db.execute("PRAGMA quick_check").fetchall()
     if rows != [("ok",)]:
@@ -347,10 +349,14 @@ def damaged(path: Path, detail: str) -> StoreDamagedError:
 
 def store_error(conn: sqlite3.Connection, e: sqlite3.DatabaseError) -> StoreError | None:
     """The StoreError for an SQLite error about the file itself, or None for any other error."""
+    path = getattr(conn, "path", Path("?"))
     code = getattr(e, "sqlite_errorcode", None)
     if code is None:
+        # Raised by Python's sqlite3, not SQLite: every text watcher stores is valid UTF-8, so bytes that
+        # are not are damage that SQLite cannot see (it keeps no checksum of the text in a page).
+        if str(e).startswith("Could not decode to UTF-8"):
+            return damaged(path, str(e).split(" with text ")[0])
         return None
-    path = getattr(conn, "path", Path("?"))
     primary = code & 0xFF
     if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
         opened = getattr(conn, "unlocked_stat", None)

@@ -118,7 +118,9 @@ def status(app: App, fmt: str) -> None:
 @pass_app
 def export(app: App, fmt: str, since: str | None, output: Path) -> None:
     """Every stored item, one row each, relevant or not (see README for the fields)."""
-    items = export_mod.rows(app.reader, since=parse_since(since))
+    db = app.reader
+    store.verify(db)  # it reads every item anyway; a damaged page must not become a wrong row
+    items = export_mod.rows(db, since=parse_since(since))
     if str(output) == "-":
         export_mod.write(sys.stdout, fmt, items)
         return

@@ -63,14 +63,16 @@ def _parse_date(value: str | None) -> date | None:
 def digest(app: App, day_text: str | None, send: bool, dry_run: bool) -> None:
     """Build the daily digest: new, relevant items grouped by topic, in Markdown, HTML and Atom."""
     from ..digest import local_date, make_digest
-    from ..store import utcnow
+    from ..store import utcnow, verify
 
     cfg = app.config
     now = utcnow()
     day = _parse_date(day_text) or local_date(now, cfg.digest.timezone)
     if send and dry_run:
         raise click.UsageError("--send and --dry-run contradict each other; pick one")
-    r = make_digest(cfg, app.reader if dry_run else app.db, day, now=now, send=send, dry_run=dry_run)
+    db = app.reader if dry_run else app.db
+    verify(db)  # once a day, over most of what is new: never build (and record) it from damaged pages
+    r = make_digest(cfg, db, day, now=now, send=send, dry_run=dry_run)
     if dry_run:
         click.echo(r.markdown)
         click.echo(f"(dry run: {r.digest.total} items would go into the {day} digest; nothing recorded)", err=True)
