@@ -19,9 +19,11 @@ import gc
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import sys
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +56,7 @@ VERIFYING = {"status", "export", "export-file", "digest-dry-run", "rematch", "de
 READER_ARGS = {name: args for name, (args, writes) in COMMANDS.items() if not writes} | {
     "dedup-status": ["dedup"], "rematch-dry-run": ["rematch", "--dry-run"]}
 WRITER_ARGS = {name: args for name, (args, writes) in COMMANDS.items() if writes} | {
-    "poll": ["poll"], "review-accept": ["review", "accept", "1"], "digest": ["digest"]}
+    "poll": ["poll"], "review-accept": ["review", "accept", "1"], "digest": ["digest"], "run": ["run"]}
 
 
 @dataclass
@@ -303,6 +305,25 @@ def test_a_damaged_store_is_one_clear_line_and_loses_nothing(pristine: Pristine,
     assert db.read_bytes() == before, "the damaged file was changed: a recovery could lose more"
 
 
+@pytest.mark.parametrize("damage", [d for d, (_, says) in DAMAGE.items() if says])
+def test_run_refuses_a_damaged_store_at_start(pristine: Pristine, tmp_path: Path, damage: str) -> None:
+    # `run` serves for ever, so it runs in a child that is killed if it does not stop by itself.
+    project = _copy(pristine.folder, tmp_path)
+    db = project / "state" / "watcher.db"
+    DAMAGE[damage][0](db, pristine)
+    before = db.read_bytes()
+
+    def run() -> int:
+        sys.argv = ["watcher", "--config", str(project / "sources.yaml"), "run"]
+        main()
+        return 0
+
+    code = _in_child(run, tmp_path / "out", tmp_path / "err")
+    err = (tmp_path / "err").read_text(encoding="utf-8")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and str(db) in err and DAMAGE[damage][1] in err, err
+    assert db.read_bytes() == before
+
+
 def test_a_zero_byte_store_is_not_silently_started_afresh(pristine: Pristine, tmp_path: Path, capsys) -> None:
     # A crash or a full disk can leave the file at 0 bytes. SQLite reads that as a new database, and a
     # poll would fill it: every item "new" again, every review decision gone, without a word.
@@ -348,6 +369,7 @@ def test_a_full_disk_is_one_clear_error_and_keeps_nothing_of_the_write(tmp_path:
 libc = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS, MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 1, 32, 4096, 16384, 1 << 18
 NOBODY = 65534
+CHILD_TIMEOUT_S = 60
 
 
 def _in_child(fn, out: Path, err: Path) -> int:
@@ -372,7 +394,16 @@ def _in_child(fn, out: Path, err: Path) -> int:
             os._exit(code)
     os.close(fo)
     os.close(fe)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    deadline = time.monotonic() + CHILD_TIMEOUT_S
+    while True:  # a command that should have refused and did not (`run` serves for ever) must not hang
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise AssertionError(f"the command still ran after {CHILD_TIMEOUT_S}s")
+        time.sleep(0.01)
 
 
 def _as_user() -> None:
