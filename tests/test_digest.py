@@ -146,7 +146,8 @@ def test_entry_shows_script_direction_highlight_link_source_time_and_also_in(env
     assert 'href="https://ar.example/h20"' in html
     assert "<mark>H20</mark> لن تباع" in html  # snippet highlighted in the original script
     assert "حظر رقائق <mark>H20</mark>" in html  # headline too
-    assert "aljazeera · Arabic · 2026-03-01 09:05 +07" in html  # local time of the digest's zone
+    # local time of the digest's zone; feed strings each in their own bidi isolate
+    assert "<bdi>aljazeera</bdi> · <bdi>Arabic</bdi> · 2026-03-01 09:05 +07" in html
     assert "Also in:" in html and "https://mirror.example/x" in html and "late" not in html.split("Also in:")[1]
     assert "**H20**" in r.markdown and "<https://ar.example/h20>" in r.markdown
 

@@ -121,5 +121,6 @@ def test_json_lines_labels(db, tmp_path: Path) -> None:
     f = tmp_path / "labels.jsonl"
     f.write_text(json.dumps({"id": 1, "review_status": "later", "note": "ask Minh", "who": "lan"}) + "\n",
                  encoding="utf-8")
-    assert import_labels(db, f, who="x", now=NOW) == (1, 1)
+    r = import_labels(db, f, who="x", now=NOW)
+    assert (r.rows, r.changed) == (1, 1)
     assert history(db, 1)[0]["note"] == "ask Minh" and history(db, 1)[0]["who"] == "lan"

@@ -4,36 +4,35 @@ Validation reports every problem at once, each with the file, the line and what 
 who fixes one typo per run gives up. Line numbers come from PyYAML's node tree (`yaml.compose`), which
 keeps the position of every key and value.
 
-Sections (`fetch:`, `dedup:`, `digest:`, `smtp:`) are dataclasses below; their fields, types and
-defaults *are* the schema, so adding a setting is adding a field.
+Sections (`fetch:`, `dedup:`, `digest:`, `smtp:`) are dataclasses below; their fields and defaults are
+the settings. What each setting may be (type and range, and why) is the table in watcher/bounds.py:
+adding a setting is adding a field here and a row there (tests/test_config_bounds.py fails until both
+exist). Every command loads the configuration through `load`, so none starts on a file `check` rejects.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import yaml
 
+from .bounds import LANGUAGES, SETTINGS, TEXTUAL, check_value, seconds
 from .errors import ConfigError, Problem
 from .yamlcheck import Checker, read_mapping, scalar
 
-LANGUAGES = ("en", "vi", "ar", "zh")
-_INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+__all__ = ["LANGUAGES", "Config", "Source", "check", "load", "parse_interval"]
 
 
 def parse_interval(text: str) -> int:
     """'15m' -> 900 seconds. Raises ValueError with a message a user can act on."""
-    m = _INTERVAL.match(str(text))
-    if not m or int(m.group(1)) == 0:
+    secs = seconds(text)
+    if not secs:
         raise ValueError(f"bad interval {text!r}: write a whole number and a unit, like 15m, 2h or 1d")
-    return int(m.group(1)) * _UNIT[m.group(2)]
+    return secs
 
 
 @dataclass(frozen=True)
@@ -126,32 +125,47 @@ SECTIONS: dict[str, type] = {
     "smtp": SmtpSettings,
 }
 TOP_KEYS = ("sources", "seeds", "state", "keywords", "interval", *SECTIONS)
-SOURCE_KEYS = ("name", "url", "language", "interval", "enabled", "tags")
+SOURCE_KEYS = tuple(f.name for f in dataclasses.fields(Source) if f.name != "line")
 
 
 def default_config_path() -> Path:
     return Path(os.environ.get("WATCHER_CONFIG", "sources.yaml"))
 
 
-def _typed(ck: Checker, node: yaml.Node, want: type, what: str) -> typing.Any:
-    if want is list:
-        if not isinstance(node, yaml.SequenceNode):
-            ck.add(node, f"{what} must be a list, like [a, b]")
-            return None
-        return [scalar(n) for n in node.value]
-    if not isinstance(node, yaml.ScalarNode):
-        ck.add(node, f"{what} must be a single value, not a list or mapping")
-        return None
+def _value(node: yaml.Node, key: str) -> typing.Any:
+    """What `check_value` is given for this node: for settings written as text, the text as written
+    (`name: 2024` is the name "2024", `time: 07:00` the time, not YAML 1.1's 420 minutes)."""
+    if isinstance(node, yaml.MappingNode):
+        return {}  # never a valid setting: reported as the wrong type
+    if isinstance(node, yaml.SequenceNode):
+        return [scalar(n) if isinstance(n, yaml.ScalarNode) else {} for n in node.value]
     value = scalar(node)
-    if want is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if want is str and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, want) or (want is int and isinstance(value, bool)):
-        names = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
-        ck.add(node, f"{what} must be {names.get(want, want.__name__)}, not {value!r}")
-        return None
+    if SETTINGS[key].kind in TEXTUAL:
+        return "" if value is None else str(node.value)
     return value
+
+
+def _setting(ck: Checker, key: str, node: yaml.Node, label: str) -> typing.Any:
+    """The checked value of one setting, or None with the problem recorded at the node's line."""
+    got, problem = check_value(key, _value(node, key), label)
+    if problem:
+        ck.add(node, problem)
+    return got
+
+
+def _mapping(ck: Checker, node: yaml.MappingNode, known: typing.Sequence[str], where: str
+             ) -> dict[str, yaml.Node]:
+    """The keys of a mapping, each once; unknown and repeated keys are reported."""
+    out: dict[str, yaml.Node] = {}
+    for k, v in node.value:
+        key = str(k.value)
+        if key not in known:
+            ck.unknown(k, known, where)
+        elif key in out:
+            ck.add(k, f"{key!r} appears twice in {where}; keep one")
+        else:
+            out[key] = v
+    return out
 
 
 def _section(ck: Checker, name: str, node: yaml.Node) -> typing.Any:
@@ -159,39 +173,15 @@ def _section(ck: Checker, name: str, node: yaml.Node) -> typing.Any:
     if not isinstance(node, yaml.MappingNode):
         ck.add(node, f"{name}: must be a mapping of settings, like `{name}: {{key: value}}`")
         return cls()
-    hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls)}
     values = {}
-    nodes = {k.value: v for k, v in node.value}
-    for k, v in node.value:
-        if k.value not in fields:
-            ck.unknown(k, sorted(fields), f"`{name}:`")
+    for key, v in _mapping(ck, node, [f.name for f in dataclasses.fields(cls)], f"`{name}:`").items():
+        got = _setting(ck, f"{name}.{key}", v, f"{name}.{key}")
+        if got is None:
             continue
-        want = hints[k.value]
-        want = typing.get_origin(want) or want
-        got = _typed(ck, v, want, f"{name}.{k.value}")
-        if got is not None:
-            values[k.value] = got
-    inst = cls(**values)
-    if name == "fetch":
-        try:
-            parse_interval(inst.backoff_cap)
-        except ValueError as e:
-            ck.add(nodes.get("backoff_cap", node), f"fetch.backoff_cap: {e}")
-    if name == "digest":
-        _check_digest(ck, nodes, node, inst)
-    return inst
-
-
-def _check_digest(ck: Checker, nodes: dict[str, yaml.Node], node: yaml.Node, d: DigestSettings) -> None:
-    if not re.match(r"^([01]?\d|2[0-3]):[0-5]\d$", d.time):
-        ck.add(nodes.get("time", node), f"digest.time {d.time!r} must be a 24-hour local time like \"07:00\" (quote it)")
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(d.timezone)
-    except Exception:
-        ck.add(nodes.get("timezone", node), f"digest.timezone {d.timezone!r} is not a time zone name; use one like Asia/Ho_Chi_Minh")
+        kind = SETTINGS[f"{name}.{key}"].kind
+        # Durations in sections stay as written ("1d"), lists as lists: the fields' own types.
+        values[key] = scalar(v).strip() if kind == "duration" else list(got) if kind == "emails" else got
+    return cls(**values)
 
 
 def _source(ck: Checker, node: yaml.Node, default_interval: int, index: int) -> tuple[str | None, Source | None]:
@@ -200,61 +190,39 @@ def _source(ck: Checker, node: yaml.Node, default_interval: int, index: int) -> 
     if not isinstance(node, yaml.MappingNode):
         ck.add(node, f"{where} must be a mapping with at least `name:` and `url:`")
         return None, None
-    raw: dict[str, tuple[yaml.Node, typing.Any]] = {}
-    for k, v in node.value:
-        key = str(k.value)
-        if key not in SOURCE_KEYS:
-            ck.unknown(k, SOURCE_KEYS, where)
-            continue
-        raw[key] = (v, None)
+    raw = _mapping(ck, node, SOURCE_KEYS, where)
     name = url = None
     if "name" in raw:
-        name = _typed(ck, raw["name"][0], str, f"{where} name")
-        if name is not None and not name.strip():
-            ck.add(raw["name"][0], f"{where} has an empty name; give it a short unique name")
-            name = None
+        name = _setting(ck, "source.name", raw["name"], f"{where} name")
     else:
         ck.add(node, f"{where} has no `name:`; add a short unique name")
     where = f"source {name!r}" if name else where
     if "url" in raw:
-        url = _typed(ck, raw["url"][0], str, f"{where} url")
-        if url is not None:
-            parts = urlsplit(url.strip())
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                ck.add(raw["url"][0], f"{where} url {url!r} must be an absolute http:// or https:// address")
-                url = None
+        url = _setting(ck, "source.url", raw["url"], f"{where} url")
     else:
         ck.add(node, f"{where} has no `url:`; add the feed's http(s) address")
-    language = None
-    if "language" in raw:
-        language = _typed(ck, raw["language"][0], str, f"{where} language")
-        if language is not None and language not in LANGUAGES:
-            ck.add(raw["language"][0], f"{where} language {language!r} is not one of {', '.join(LANGUAGES)}")
-            language = None
-    interval = default_interval
-    if "interval" in raw:
-        value = _typed(ck, raw["interval"][0], str, f"{where} interval")
-        if value is not None:
-            try:
-                interval = parse_interval(value)
-            except ValueError as e:
-                ck.add(raw["interval"][0], f"{where}: {e}")
-    enabled = True
-    if "enabled" in raw:
-        got = _typed(ck, raw["enabled"][0], bool, f"{where} enabled")
-        enabled = True if got is None else got
-    tags: tuple[str, ...] = ()
-    if "tags" in raw:
-        got = _typed(ck, raw["tags"][0], list, f"{where} tags")
-        if got is not None:
-            if not all(isinstance(t, str) for t in got):
-                ck.add(raw["tags"][0], f"{where} tags must be a list of words")
-            else:
-                tags = tuple(got)
+    got = {key: _setting(ck, f"source.{key}", raw[key], f"{where} {key}")
+           for key in ("language", "interval", "enabled", "tags") if key in raw}
     if name is None or url is None:
         return name, None
-    return name, Source(name=name.strip(), url=url.strip(), language=language, interval=interval, enabled=enabled,
-                  tags=tags, line=node.start_mark.line + 1)
+    return name, Source(name=name, url=url, language=got.get("language"),
+                        interval=got.get("interval") or default_interval,
+                        enabled=True if got.get("enabled") is None else got["enabled"],
+                        tags=got.get("tags") or (), line=node.start_mark.line + 1)
+
+
+def feed_key(url: str) -> str:
+    """The same feed however its address is written: case of scheme and host, a default port, an empty
+    path and a #fragment make no difference to what the server sends. `url` is a checked address."""
+    import httpx
+
+    u = httpx.URL(url)
+    default = {"http": 80, "https": 443}[u.scheme]
+    port = "" if u.port in (None, default) else f":{u.port}"
+    # raw_*: as sent on the wire (host lowercased and IDNA-encoded, path and query percent-encoded).
+    host = u.raw_host.decode("ascii")
+    host = f"[{host}]" if ":" in host else host  # IPv6
+    return f"{u.scheme}://{host}{port}{u.raw_path.decode('ascii')}"
 
 
 def check(path: Path) -> tuple[Config | None, list[Problem]]:
@@ -269,9 +237,7 @@ def check(path: Path) -> tuple[Config | None, list[Problem]]:
     base = path.resolve().parent
 
     def a_path(key: str, default: Path) -> Path:
-        if key not in top:
-            return default
-        got = _typed(ck, top[key], str, key)
+        got = _setting(ck, key, top[key], key) if key in top else None
         return (base / os.path.expanduser(got)).resolve() if got else default
 
     seeds = a_path("seeds", base / "seeds")
@@ -279,13 +245,17 @@ def check(path: Path) -> tuple[Config | None, list[Problem]]:
     keywords = a_path("keywords", seeds / "keywords.yaml")
     default_interval = 3600
     if "interval" in top:
-        got = _typed(ck, top["interval"], str, "interval")
-        if got is not None:
-            try:
-                default_interval = parse_interval(got)
-            except ValueError as e:
-                ck.add(top["interval"], str(e))
+        default_interval = _setting(ck, "interval", top["interval"], "interval") or default_interval
     sections = {name: _section(ck, name, top[name]) for name in SECTIONS if name in top}
+    digest, smtp = sections.get("digest", DigestSettings()), sections.get("smtp", SmtpSettings())
+    smtp_node = top.get("smtp")
+    to_node = next((v for k, v in smtp_node.value if k.value == "to"), None) \
+        if isinstance(smtp_node, yaml.MappingNode) else None
+    to_rejected = to_node is not None and check_value("smtp.to", _value(to_node, "smtp.to"))[1] is not None
+    if digest.send and not smtp.to and not to_rejected:  # a rejected smtp.to is reported already
+        # Caught here, not at 07:00 tomorrow when the first digest would fail to go out.
+        ck.add(top["digest"], "digest.send is true but smtp.to lists no address; add `smtp: {to: [you@example.org]}` "
+                              "or set digest.send: false")
 
     sources: list[Source] = []
     if "sources" not in top:
@@ -293,17 +263,27 @@ def check(path: Path) -> tuple[Config | None, list[Problem]]:
     elif not isinstance(top["sources"], yaml.SequenceNode):
         ck.add(top["sources"], "`sources:` must be a list of entries, each starting with `- name:`")
     else:
-        seen: dict[str, int] = {}
+        names: dict[str, int] = {}
+        feeds: dict[str, tuple[str, int]] = {}  # feed_key -> (name, line of its url)
         for i, node in enumerate(top["sources"].value):
             name, s = _source(ck, node, default_interval, i)
             if name is not None:
-                name = name.strip()
-                if name in seen:
-                    ck.add(node, f"duplicate source name {name!r} (first at line {seen[name]}); names must be unique")
+                if name in names:
+                    ck.add(node, f"duplicate source name {name!r} (first at line {names[name]}); names must be unique")
                     continue
-                seen[name] = node.start_mark.line + 1
-            if s is not None:
-                sources.append(s)
+                names[name] = node.start_mark.line + 1
+            if s is None:
+                continue
+            url_node = next(v for k, v in node.value if k.value == "url")
+            key = feed_key(s.url)
+            if key in feeds:
+                first, line = feeds[key]
+                # Both would fetch the same feed and store every item twice.
+                ck.add(url_node, f"source {s.name!r} has the same url as source {first!r} (line {line}): {s.url}; "
+                                 f"keep one of them")
+                continue
+            feeds[key] = (s.name, url_node.start_mark.line + 1)
+            sources.append(s)
 
     ck.problems.sort(key=lambda p: p.line)
     cfg = Config(path=path.resolve(), sources=tuple(sources), seeds_dir=seeds, state_dir=state,

@@ -8,6 +8,8 @@ again re-renders from those rows and adds nothing, so it reproduces the same dig
 
 Output: state/digests/YYYY-MM-DD.md, .html, and feed.atom with one entry per digest. All feed text is
 treated as hostile: see watcher/sanitize.py; both Jinja environments escape every value by default.
+What is shown is cleaned and bounded by watcher/display.py (bidi controls, invisible characters,
+huge fields); the store keeps the feed's own text.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import jinja2
+import markupsafe
 import sqlite_utils
 
-from . import store
+from . import display, store
 from .config import Config, DigestSettings
-from .sanitize import clean_html, md_inline, md_text, safe_url
+from .errors import UsageError
+from .sanitize import md_inline, md_text
 
 LANGUAGE_NAMES = {"en": "English", "vi": "Vietnamese", "ar": "Arabic", "zh": "Chinese"}
 RTL_LANGUAGES = {"ar"}
@@ -45,6 +49,15 @@ def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
 
 def local_date(now: datetime, tz: str) -> date:
     return now.astimezone(ZoneInfo(tz)).date()
+
+
+def refuse_future(day: date, now: datetime, tz: str) -> None:
+    """A digest takes every waiting item that came in before the end of its day, so building a date
+    after today (a typo: 2030 for 2026) would take them all and leave today's digest empty."""
+    today = local_date(now, tz)
+    if day > today:
+        raise UsageError(f"no digest for {day}: that date is after today ({today} in {tz}), and a digest "
+                         f"would take every waiting item up to then; check the --date")
 
 
 def digests_dir(cfg: Config) -> Path:
@@ -80,6 +93,26 @@ class Entry:
     @property
     def title_text(self) -> str:
         return "".join(s.text for s in self.title)
+
+
+def shown(segs: list[Segment], limit: int, *, more: bool = False) -> list[Segment]:
+    """Segments as a person sees them: each cleaned (display.clean), at most `limit` characters in
+    all, cut at a grapheme and, if one is near, a word boundary, with "…" when cut (or when `more`:
+    the segments are already only the start of the text). Cleaning happens per segment because the
+    highlight offsets are offsets into the raw text."""
+    segs = [Segment(display.clean(s.text, trim=False), s.hit) for s in segs]
+    text = "".join(s.text for s in segs)
+    if len(text) <= limit and not more:
+        return [s for s in segs if s.text]
+    keep = display.cut_at(text, limit - len(display.ELLIPSIS))
+    out: list[Segment] = []
+    for s in segs:
+        if keep <= 0:
+            break
+        out.append(Segment(s.text[:keep], s.hit))
+        keep -= len(s.text)
+    out.append(Segment(display.ELLIPSIS, False))
+    return [s for s in out if s.text]
 
 
 @dataclass
@@ -132,6 +165,7 @@ def snippet(fields: dict[str, str], hits: list[dict], width: int) -> list[Segmen
     The title is shown (highlighted) as the headline, so the snippet comes from the body text; with
     no hit there, it is the start of the summary.
     """
+    width = min(width, display.SUMMARY_CHARS)
     for name in ("summary", "content"):
         text = fields.get(name) or ""
         spans = [(h["start"], h["end"]) for h in hits
@@ -144,13 +178,16 @@ def snippet(fields: dict[str, str], hits: list[dict], width: int) -> list[Segmen
             space = text.rfind(" ", max(0, lo - 15), first)
             if lo > 0 and space != -1:
                 lo = space + 1
-            hi = min(len(text), lo + width)
+            # Offsets are code points; never start or end between a letter and its marks.
+            lo = display.boundary(text, lo)
+            hi = display.boundary(text, min(len(text), lo + width))
             segs = segments(text, spans, lo, hi)
             break
     else:
         text = fields.get("summary") or fields.get("content") or ""
-        lo, hi = 0, min(len(text), width)
+        lo, hi = 0, display.boundary(text, min(len(text), width))
         segs = segments(text, [], lo, hi)
+    segs = shown(segs, width)
     if not segs:
         return []
     if lo > 0:
@@ -180,7 +217,19 @@ def also_in(db: sqlite_utils.Database, item_id: int, before: datetime) -> list[d
         "SELECT id, source, link, title FROM items WHERE duplicate_of = ? AND fetched_at < ? ORDER BY fetched_at, id",
         [f"item:{item_id}", store.iso(before)],
     )
-    return [{"id": r[0], "source": r[1], "link": safe_url(r[2]), "title": r[3]} for r in cur]
+    return [{"id": r[0], "source": display.clean(r[1]), "link": display.url(r[2]),
+             "title": display.shorten(r[3], display.TITLE_CHARS)} for r in cur]
+
+
+def _headline(title: str | None, spans: list[tuple[int, int]]) -> list[Segment]:
+    if not title:
+        return [Segment("(no title)", False)]
+    # Segment only the part that can be shown: a 1 MB title is not cleaned whole for 300 characters.
+    hi = display.raw_extent(title, display.TITLE_CHARS)
+    if hi < len(title):
+        hi = display.boundary(title, hi) or hi
+    return shown(segments(title, spans, 0, hi), display.TITLE_CHARS, more=hi < len(title)) \
+        or [Segment("(no title)", False)]
 
 
 def _entry(db: sqlite_utils.Database, row: dict, topic: str, settings: DigestSettings, cutoff: datetime) -> Entry:
@@ -192,17 +241,18 @@ def _entry(db: sqlite_utils.Database, row: dict, topic: str, settings: DigestSet
     return Entry(
         id=row["id"],
         topic=topic,
-        title=segments(row["title"] or "(no title)", title_spans if row["title"] else []),
-        link=safe_url(row["link"]),
-        source=row["source"],
-        language=lang,
-        language_name=LANGUAGE_NAMES.get(lang or "", lang or "unknown language"),
+        title=_headline(row["title"], title_spans),
+        link=display.url(row["link"]),
+        source=display.clean(row["source"]),
+        language=display.shorten(lang, 35) or None,
+        language_name=LANGUAGE_NAMES.get(lang or "", display.shorten(lang, 35) or "unknown language"),
         direction="rtl" if lang in RTL_LANGUAGES else "auto",
         published=published.strftime("%Y-%m-%d %H:%M %Z"),
         published_is_fetch_time=bool(row["published_is_fetch_time"]),
-        terms=list(dict.fromkeys(json.loads(row["keywords"] or "[]"))),
+        terms=list(dict.fromkeys(display.shorten(str(t), display.TITLE_CHARS)
+                                 for t in json.loads(row["keywords"] or "[]"))),
         snippet=snippet({"summary": row["summary"], "content": row["content"]}, hits, settings.snippet_chars),
-        summary_html=clean_html(row["summary_html"]),
+        summary_html=display.html_excerpt(row["summary_html"], display.SUMMARY_CHARS),
         also_in=also_in(db, row["id"], cutoff),
         possible_duplicate=bool(row["dup_possible"]),
     )
@@ -271,6 +321,7 @@ def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, d
             members = _members(db, day)
             rebuilt = True
         else:
+            refuse_future(day, now, settings.timezone)  # a date already built (before this rule) re-renders
             built_at, cutoff = now, end
             prev = db.execute("SELECT max(built_at) FROM digests WHERE date < ?", [day.isoformat()]).fetchone()[0]
             since = store.parse_iso(prev) if prev else start - timedelta(days=1)
@@ -297,11 +348,6 @@ def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, d
     return d
 
 
-def last_built(db: sqlite_utils.Database) -> date | None:
-    got = db.execute("SELECT max(date) FROM digests").fetchone()[0]
-    return date.fromisoformat(got) if got else None
-
-
 # ---------------------------------------------------------------- rendering
 
 class MdRaw(str):
@@ -313,19 +359,30 @@ def _md_finalize(value: object) -> str:
         return value
     if value is None:
         return ""
-    return md_text(str(value))
+    return md_text(display.clean(str(value)))
+
+
+def _html_finalize(value: object) -> object:
+    # Every value a template prints is cleaned for display (display.clean) before autoescape; markup
+    # the templates made themselves (macros, sanitised summaries) is already clean.
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return display.clean(value, trim=False)  # pieces of a line (highlighted runs) keep their spaces
+    return "" if value is None else value
 
 
 def _loader() -> jinja2.BaseLoader:
     return jinja2.PackageLoader("watcher", "templates")
 
 
-_HTML = jinja2.Environment(loader=_loader(), autoescape=True, undefined=jinja2.StrictUndefined,
-                           trim_blocks=True, lstrip_blocks=True)
+_HTML = jinja2.Environment(loader=_loader(), autoescape=True, finalize=_html_finalize,
+                           undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 # Markdown has no autoescape of its own; `finalize` escapes every {{ value }} the same way instead.
 _MD = jinja2.Environment(loader=_loader(), autoescape=False, finalize=_md_finalize,
                          undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _MD.globals["raw"] = MdRaw
+for _env in (_HTML, _MD):
+    # A fetch error may quote what a server said, at any length.
+    _env.filters["error"] = lambda text: display.shorten(text, display.ERROR_CHARS)
 
 
 def _md_link(url: str | None) -> MdRaw:
@@ -337,7 +394,7 @@ _MD.filters["link"] = _md_link
 def _md_segments(segs: list[Segment]) -> MdRaw:
     out = []
     for s in segs:
-        text = md_inline(s.text)
+        text = md_inline(display.clean(s.text, trim=False))
         if s.hit and text.strip():
             # CommonMark only emphasises **x** when no space sits just inside the markers.
             lead, core, trail = text[: len(text) - len(text.lstrip())], text.strip(), text[len(text.rstrip()):]

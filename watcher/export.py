@@ -2,6 +2,11 @@
 
 Fields a later stage has not filled are null (JSON) or empty (CSV). Lists (`topics`, `keywords`) are
 JSON arrays in JSONL and "; "-joined in CSV, which is what a spreadsheet user wants to read and edit.
+
+Export is data, not display: text is given as stored, bidi controls and all (watcher/display.py
+cleans only what is shown). One exception, CSV only: a spreadsheet runs a cell that begins with
+`=`, `+`, `-` or `@` as a formula (`=HYPERLINK(...)`, `=cmd|...`), so such a text cell gets a leading
+apostrophe, the usual defence, and the sheet shows it as text.
 """
 
 from __future__ import annotations
@@ -22,8 +27,12 @@ FIELDS = (
     "published_is_fetch_time", "fetched_at", "updated_at", "version", "language",
     "relevant", "score", "topics", "keywords",
     "duplicate_of", "dup_method", "dup_score", "dup_possible",
-    "review_status",
+    "review_status", "review_version",
 )
+# Fields that are not an `items` column. review_version: how many review decisions the item had at
+# export time, so `review import` can tell a cell the analyst changed from the pre-filled status, and
+# a decision made after the export from one the file knew about.
+_COMPUTED = {"review_version": "(SELECT count(*) FROM reviews WHERE reviews.item_id = items.id)"}
 _LISTS = ("topics", "keywords")
 _BOOLS = ("relevant", "published_is_fetch_time", "dup_possible")
 
@@ -41,7 +50,7 @@ def since_clause(since: date | datetime | None, column: str = "published") -> tu
 
 def rows(db: sqlite_utils.Database, *, since: date | datetime | None = None) -> Iterator[dict]:
     where, params = since_clause(since)
-    cols = ", ".join(FIELDS)
+    cols = ", ".join(_COMPUTED.get(f, f) for f in FIELDS)
     for values in db.execute(f"SELECT {cols} FROM items WHERE {where} ORDER BY id", params):
         row = dict(zip(FIELDS, values))
         for k in _LISTS:
@@ -59,6 +68,18 @@ def write_jsonl(out: TextIO, items: Iterator[dict]) -> int:
     return n
 
 
+# What a spreadsheet takes as the start of a formula: the ASCII signs, tab and CR (some spreadsheets
+# skip them before looking), and the full-width signs that some locales convert.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet shows as text, never runs: feed text is hostile."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(out: TextIO, items: Iterator[dict]) -> int:
     w = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
     w.writeheader()
@@ -69,7 +90,7 @@ def write_csv(out: TextIO, items: Iterator[dict]) -> int:
             flat[k] = "; ".join(row[k])
         for k in _BOOLS:
             flat[k] = "true" if row[k] else "false"
-        w.writerow(flat)
+        w.writerow({k: csv_cell(v) for k, v in flat.items()})
         n += 1
     return n
 

@@ -24,13 +24,13 @@ every language). Matching rules per script live in watcher/match.py; this module
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from . import errors
+from .bounds import check_value
 from .errors import Problem
 from .normalize import fold
 from .yamlcheck import Checker, read_mapping, scalar
@@ -92,12 +92,12 @@ class KeywordList:
         return [(r.topic, t) for r in self.rules for t in r.terms]
 
 
-def _number(ck: Checker, node: yaml.Node, what: str, minimum: float = 0.0) -> float | None:
-    v = scalar(node)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= minimum:
-        ck.add(node, f"{what} must be a number above {minimum:g}, like 3 or 1.5; got {v if v is not None else 'a list or mapping'!r}")
-        return None
-    return float(v)
+def _number(ck: Checker, node: yaml.Node, key: str, what: str) -> float | None:
+    """A number of the list, checked against its row in watcher/bounds.py (type, range and why)."""
+    got, problem = check_value(f"keywords.{key}", scalar(node) if isinstance(node, yaml.ScalarNode) else None, what)
+    if problem:
+        ck.add(node, problem)
+    return got
 
 
 def _term(ck: Checker, node: yaml.Node, lang: str, where: str) -> Term | None:
@@ -176,7 +176,7 @@ def _rule(ck: Checker, node: yaml.Node, topic: str, index: int,
             continue
         seen.add(key)
         if key == "weight":
-            weight = _number(ck, v, f"{where} weight")
+            weight = _number(ck, v, "weight", f"{where} weight")
         elif key in TERM_LANGUAGES:
             terms += _term_list(ck, v, key, f"{where} {key}")
         elif key == "with":
@@ -192,11 +192,7 @@ def _rule(ck: Checker, node: yaml.Node, topic: str, index: int,
                 else:
                     with_.append(n.value)
         elif key == "near":
-            got = scalar(v)
-            if isinstance(got, bool) or not isinstance(got, int) or got < 1:
-                ck.add(v, f"{where} near: must be a whole number of words (1 or more), like 12")
-            else:
-                near = got
+            near = _number(ck, v, "near", f"{where} near:")
         elif key == "unless":
             unless += _by_language(ck, v, f"{where} unless")
     if "weight" not in seen:
@@ -222,12 +218,12 @@ def check_keywords(path: Path) -> tuple[KeywordList | None, list[Problem]]:
 
     threshold = None
     if "threshold" in top:
-        threshold = _number(ck, top["threshold"], "threshold")
+        threshold = _number(ck, top["threshold"], "threshold", "threshold")
     else:
         ck.add(root, "no `threshold:`; add one, e.g. `threshold: 3` (an item is relevant when its score reaches it)")
     title_weight = 1.0
     if "title_weight" in top:
-        title_weight = _number(ck, top["title_weight"], "title_weight") or 1.0
+        title_weight = _number(ck, top["title_weight"], "title_weight", "title_weight") or 1.0
 
     context: dict[str, tuple[Term, ...]] = {}
     if "context" in top:

@@ -21,6 +21,7 @@ the title. The item is relevant when the score reaches the list's threshold.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -293,7 +294,7 @@ class Matcher:
             topic_scores[topic] = topic_scores.get(topic, 0.0) + value
         score = round(sum(topic_scores.values()), 3)
 
-        hits = self._hits(texts, fired, best)
+        hits = self._hits(texts, fired, dict(best))
         topics = sorted(topic_scores, key=lambda t: (-topic_scores[t], t))
         keywords: list[str] = []
         for h in hits:
@@ -347,7 +348,7 @@ class Matcher:
               best: dict[tuple[str, str], tuple[float, int]]) -> list[model.Hit]:
         """Hits with offsets into the original field text. fold_with_offsets only runs for fields that hit."""
         offsets: dict[str, list[int]] = {}
-        hits: list[model.Hit] = []
+        found: list[tuple[tuple[str, str], model.Hit]] = []
         for (ri, key_text), occ in fired.items():
             rule = self.rules[ri]
             if best[(rule.topic, key_text)][1] != ri:
@@ -360,10 +361,17 @@ class Matcher:
                 if f not in offsets:
                     offsets[f] = fold_with_offsets(texts[f])[1]
                 off = offsets[f]
-                hits.append(model.Hit(topic=rule.topic, term=s.entry.term.text, field=f, start=off[s.start],
-                                      end=off[s.end - 1] + 1, weight=rule.weight))
+                found.append(((rule.topic, key_text),
+                              model.Hit(topic=rule.topic, term=s.entry.term.text, field=f, start=off[s.start],
+                                        end=off[s.end - 1] + 1, weight=rule.weight)))
         order = {f: i for i, f in enumerate(FIELDS)}
-        hits.sort(key=lambda h: (order[h.field], h.start, h.topic))
+        found.sort(key=lambda p: (order[p[1].field], p[1].start, p[1].topic))
+        # The term's contribution goes on its first hit, so what `show` prints per hit adds up to the score.
+        hits: list[model.Hit] = []
+        for key, h in found:
+            if key in best:
+                h = dataclasses.replace(h, points=best.pop(key)[0])
+            hits.append(h)
         return hits
 
 

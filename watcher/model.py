@@ -105,7 +105,10 @@ class Hit:
     field: str  # "title" | "summary" | "content"
     start: int  # offsets into the original (unfolded) field text
     end: int
-    weight: float
+    weight: float  # the rule's weight
+    # What this hit added to the item's score: a term counts once per topic (on its first hit, in
+    # field order), times title_weight if it is in the title; its other hits add 0. Sums to the score.
+    points: float = 0.0
 
 
 @dataclass(frozen=True)

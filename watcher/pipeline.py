@@ -33,6 +33,7 @@ import sqlite_utils
 from . import store
 from .config import Config, Source
 from .dedup import Deduper, SeedIndex
+from .choices import unknown_message
 from .errors import UsageError
 from .fetch import Fetcher
 from .ingest import SourceOutcome, store_source
@@ -108,8 +109,9 @@ def select_sources(cfg: Config, db: sqlite_utils.Database, now: datetime, *, nam
         known = {s.name: s for s in cfg.sources}
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise UsageError(f"no source named {', '.join(map(repr, unknown))} in {cfg.path}; "
-                             f"known: {', '.join(known) or 'none'}")
+            raise UsageError("\n".join(
+                f"{cfg.path}: " + unknown_message("source", n, known, option="--source",
+                                                  all_listed_by="`watcher status`") for n in unknown))
         return [known[n] for n in dict.fromkeys(names)]
     rows = {r[0]: r for r in db.execute("SELECT name, next_check, hold_until, disabled_reason FROM sources")}
     picked = []

@@ -1,4 +1,5 @@
-"""What `status` and `show` print: plain data gathered from the store, formatted by the CLI."""
+"""What `status`, `show` and `review list` print: data gathered from the store, and the pure
+formatting of feed text for a terminal (cleaned and bounded by watcher/display.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from . import display
 from .config import Config
 from .dedup import also_in
 from .errors import UsageError
@@ -69,9 +71,60 @@ def item_detail(db: sqlite_utils.Database, item_id: int) -> dict:
 
 
 def snippet(text: str, start: int, end: int, width: int = 60) -> str:
-    """The matched text with some context, the match marked [like this]."""
-    a = max(0, start - width)
-    b = min(len(text), end + width)
-    pre = ("…" if a > 0 else "") + text[a:start]
-    post = text[end:b] + ("…" if b < len(text) else "")
-    return " ".join(f"{pre}[{text[start:end]}]{post}".split())
+    """The matched text with some context, the match marked [like this], cleaned for display and cut
+    between grapheme clusters (a Vietnamese letter keeps its marks). A wildcard term can match a
+    huge unbroken token, so the match itself is bounded too."""
+    a = display.boundary(text, max(0, start - width))
+    b = display.boundary(text, min(len(text), end + width))
+    pre = ("…" if a > 0 else "") + display.clean(text[a:start], trim=False)
+    hit = display.shorten(text[start:end], 2 * width)
+    post = display.clean(text[end:b], trim=False) + ("…" if b < len(text) else "")
+    return " ".join(f"{pre}[{hit}]{post}".split())
+
+
+def hit_points(hit: dict) -> str:
+    """What one hit added to the score, and how, so the figures `show` prints add up to the score.
+
+    A term counts once per topic, however often it occurs, times title_weight when it occurs in the
+    title (see watcher/match.py); the matcher records that as `points` on the term's first hit.
+    Items scored before it did carry only the rule's weight.
+    """
+    weight = float(hit.get("weight") or 0)
+    if "points" not in hit:
+        return f"weight {weight:g}"
+    points = float(hit["points"])
+    if points == 0:
+        return "+0: counted once, above"
+    if weight and abs(points - weight) > 1e-9:
+        return f"+{points:g} = weight {weight:g} × title_weight {points / weight:g}"
+    return f"+{points:g}"
+
+
+def queue_lines(rows: list[dict], width: int | None) -> list[str]:
+    """The `review list` table, one line per item. Columns are as wide as their content: source
+    names and topics are never cut, because a person types them back (`--source`, `--topic`). The
+    title takes what is left of `width` (the terminal's columns; None when piped: titles are then
+    only capped), or goes on a line of its own when the names leave too little room."""
+    cols = []
+    for r in rows:
+        cols.append((str(r["id"]), r["review_status"] or "-", (r["published"] or "")[:16],
+                     display.clean(r["source"]), display.shorten(r["language"], 35) or "-",
+                     ",".join(display.clean(t) for t in r["topics"]) or "-",
+                     display.shorten(r["title"], display.TITLE_CHARS) or "(no title)"))
+    if not cols:
+        return []
+    widths = [max(display.cells(c[i]) for c in cols) for i in range(6)]
+    lines = []
+    for c in cols:
+        head = "  ".join([c[0].rjust(widths[0])] + [display.pad(v, w) for v, w in zip(c[1:6], widths[1:6])])
+        title = c[6]
+        if width is None:
+            lines.append(f"{head}  {title}")
+            continue
+        room = width - display.cells(head) - 2
+        if room >= 24:
+            lines.append(f"{head}  {display.fit(title, room)}")
+        else:
+            lines.append(head.rstrip())
+            lines.append("    " + (display.fit(title, width - 4) if width - 4 >= 24 else title))
+    return lines

@@ -5,14 +5,17 @@ A decision updates `items.review_status` and appends a row to `reviews` (who, wh
 before), so the history is never lost and `keywords report` can count accepted and rejected items.
 
 `import_labels` reads a spreadsheet exported with `watcher export` (CSV, or JSON lines) and applies
-its `review_status` column. It checks every row first and applies all or nothing, so a typo on row
-300 does not leave 299 decisions half-loaded.
+its `review_status` column. It checks every row first and applies nothing if one is bad, so a typo on
+row 300 does not leave 299 decisions half-loaded. The export's `review_version` column (how many
+decisions the item had then) tells which rows the analyst changed, and which would overwrite a
+decision made after the export: those are conflicts, skipped and reported, never applied.
 """
 
 from __future__ import annotations
 
 import csv
 import getpass
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -22,9 +25,11 @@ from pathlib import Path
 import sqlite_utils
 
 from . import store
+from .choices import require_known
 from .errors import Problem, UsageError
 
 STATUSES = ("new", "accepted", "rejected", "later")
+VERSION_COLUMN = "review_version"  # in `watcher export`: how many decisions the item had then
 # What a person may type in a spreadsheet cell or on the command line.
 _SYNONYMS = {"accept": "accepted", "reject": "rejected", "new": "new", "later": "later",
              "accepted": "accepted", "rejected": "rejected", "yes": "accepted", "no": "rejected"}
@@ -47,6 +52,41 @@ class QueueFilter:
     source: str | None = None
     language: str | None = None
     status: str | None = "new"  # None: every queued item, whatever its status
+
+
+def status_filter(text: str) -> str | None:
+    """--status: a queue status (or what a person types for one: `reject`), or `all` (None)."""
+    if text.strip().lower() == "all":
+        return None
+    status = normalize_status(text)
+    if status is None:
+        require_known("review status", text, (*STATUSES, "all"), option="--status")
+    return status
+
+
+def stored_values(db: sqlite_utils.Database) -> dict[str, set[str]]:
+    """The sources, topics and languages items in the store carry: values a filter can match even
+    when the current config or keyword list no longer names them."""
+    return {
+        "source": {r[0] for r in db.execute("SELECT DISTINCT source FROM items")},
+        "topic": {r[0] for r in db.execute(
+            "SELECT DISTINCT json_each.value FROM items, json_each(items.topics) WHERE items.topics != '[]'")},
+        "language": {r[0] for r in db.execute("SELECT DISTINCT language FROM items WHERE language IS NOT NULL")},
+    }
+
+
+def check_filter(f: QueueFilter, known: dict[str, set[str]]) -> QueueFilter:
+    """The filter itself, or UsageError naming the first value that matches nothing that exists.
+
+    `known` maps "source", "topic", "language" to every value that exists (config, keyword list and
+    store together): a valid value may still match no queued item, which is an empty list, not an error.
+    """
+    for kind, value, listed_by in (("source", f.source, "`watcher status`"),
+                                   ("topic", f.topic, "the keyword list"),
+                                   ("language", f.language, "")):
+        if value is not None:
+            require_known(kind, value, known.get(kind, set()), option=f"--{kind}", all_listed_by=listed_by)
+    return f
 
 
 def list_queue(db: sqlite_utils.Database, f: QueueFilter, *, limit: int | None = None) -> list[dict]:
@@ -127,8 +167,11 @@ def decide(db: sqlite_utils.Database, ids: list[int], status: str, *, who: str, 
     return _apply(db, [Decision(i, status, note) for i in ids], who=who, now=now, origin="cli", note_counts=True)
 
 
-def _read_rows(path: Path) -> list[tuple[int, dict]]:
-    """(line number, row) for each data row of a CSV or JSON-lines file."""
+def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
+    """The column names, and (line number, row) for each data row of a CSV or JSON-lines file.
+
+    A CSV row's line is the physical line it starts on: a summary with paragraphs spans several.
+    """
     try:
         text = path.read_text(encoding="utf-8-sig")  # spreadsheets like to add a BOM
     except (OSError, UnicodeDecodeError) as e:
@@ -145,25 +188,139 @@ def _read_rows(path: Path) -> list[tuple[int, dict]]:
             if not isinstance(obj, dict):
                 raise UsageError(f"{path}:{n}: not a JSON object; one object per line")
             rows.append((n, obj))
-        return rows
-    reader = csv.DictReader(text.splitlines())
-    # reader.line_num counts physical lines, which is what a spreadsheet user sees.
-    return [(reader.line_num, row) for row in reader]
+        return list(dict.fromkeys(k for _, r in rows for k in r)), rows
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
+    rows, end = [], reader.line_num
+    for record in reader:
+        start, end = end + 1, reader.line_num
+        if any(cell.strip() for cell in record):
+            rows.append((start, dict(zip(header, record))))
+    return header, rows
 
 
-def import_labels(db: sqlite_utils.Database, path: Path, *, who: str, now: datetime) -> tuple[int, int]:
-    """Load `review_status` (and `note`, `who` if present) per `id` from FILE. Returns (rows, changed).
+@dataclass(frozen=True)
+class Label:
+    """One labelled row of a file: what the analyst says about an item."""
 
-    Blank status cells are skipped (not yet labelled). Any bad row stops the import before anything
-    is written, with every problem listed by file and line.
+    line: int
+    item_id: int
+    status: str
+    version: int | None  # decisions the item had when the file was exported; None: the file does not say
+    note: str | None = None
+    who: str | None = None
+
+
+@dataclass(frozen=True)
+class Past:
+    """One recorded decision."""
+
+    status: str
+    who: str
+    at: str
+    origin: str
+
+
+@dataclass(frozen=True)
+class ItemReviews:
+    """An item's review status now, and its decisions, oldest first."""
+
+    status: str | None
+    decisions: tuple[Past, ...] = ()
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A labelled row that would overwrite a decision the file may not have known about: skipped."""
+
+    line: int
+    item_id: int
+    wanted: str
+    current: str | None
+    last: Past | None
+    why: str
+
+    def describe(self, path: Path) -> str:
+        if self.last is not None:
+            by = f"set by {self.last.who} at {self.last.at.replace('+00:00', 'Z')} via {self.last.origin}"
+        else:
+            by = "no decision recorded"
+        verb = {"accepted": "accept", "rejected": "reject", "later": "later"}.get(self.wanted)
+        fix = (f"`watcher review {verb} {self.item_id}` overrules it" if verb
+               else "export again and label it there")
+        return (f"{path}:{self.line}: item {self.item_id}: kept {self.current or 'unqueued'} ({by}), "
+                f"not {self.wanted}: {self.why}; {fix}")
+
+
+UNCHANGED = "unchanged"  # the cell holds what was exported: the analyst decided nothing
+SAME = "same"  # the item already has that status
+APPLY = "apply"
+
+
+def judge(label: Label, item: ItemReviews) -> str | Conflict:
+    """What to do with one labelled row, given the item's decisions now. Pure.
+
+    A row is a decision only when its status differs from the one the item had when the file was
+    exported (the export pre-fills every row). A decision is applied only when no other decision
+    came after the export; otherwise it is a Conflict, so an older file never silently wins.
     """
-    path = Path(path)
-    rows = _read_rows(path)
-    if rows and "id" not in rows[0][1]:
-        raise UsageError(f"{path}: no `id` column; start from `watcher export` so each row names its item")
+    n = len(item.decisions)
+    last = item.decisions[-1] if n else None
+
+    def conflict(why: str) -> Conflict:
+        return Conflict(label.line, label.item_id, label.status, item.status, last, why)
+
+    if label.version is None:
+        # A file without review_version (an older export, or a spreadsheet that dropped the column)
+        # cannot say what it was exported with or when. A `new` may just be the export's pre-fill;
+        # any other status is applied only to an item nobody has decided on yet.
+        if label.status == "new":
+            return UNCHANGED
+        if label.status == item.status:
+            return SAME
+        if n == 0:
+            return APPLY
+        return conflict("this row has no review_version (an older export, or a spreadsheet dropped the "
+                        "column), so it may predate that decision")
+    if label.version > n:
+        if label.status == item.status:
+            return SAME
+        return conflict(f"the file counts {label.version} decisions on this item but the store has {n} "
+                        f"(a file from another store, or a store restored from a backup?)")
+    exported = item.decisions[label.version - 1].status if label.version else "new"
+    if label.status == exported:
+        return UNCHANGED
+    if label.status == item.status:
+        return SAME
+    if label.version < n:
+        return conflict("that decision was made after this file was exported")
+    return APPLY
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    rows: int  # labelled rows (a status in the cell)
+    changed: int  # decisions recorded
+    conflicts: tuple[Conflict, ...]
+
+    @property
+    def unchanged(self) -> int:
+        return self.rows - self.changed - len(self.conflicts)
+
+
+def _version(raw: object) -> int:
+    """A review_version cell: a whole number >= 0 (a spreadsheet may have written 2 as 2.0)."""
+    number = float(str(raw).strip())
+    if not number.is_integer() or number < 0:
+        raise ValueError(raw)
+    return int(number)
+
+
+def _parse_labels(path: Path, rows: list[tuple[int, dict]], ids: set[int]) -> tuple[list[Label], list[Problem]]:
+    """Every labelled row as a Label, and every bad row as a Problem. Pure."""
     problems: list[Problem] = []
-    decisions: list[Decision] = []
-    ids = {r[0] for r in db.execute("SELECT id FROM items")}
+    labels: list[Label] = []
+    first: dict[int, Label] = {}
     for line, row in rows:
         raw = row.get("review_status", row.get("status"))
         raw = "" if raw is None else str(raw)
@@ -175,6 +332,15 @@ def import_labels(db: sqlite_utils.Database, path: Path, *, who: str, now: datet
         except ValueError:
             problems.append(Problem(str(path), line, f"id {row.get('id')!r} is not a whole number"))
             continue
+        version_cell = row.get(VERSION_COLUMN)
+        version = None
+        if version_cell is not None and str(version_cell).strip():
+            try:
+                version = _version(version_cell)
+            except ValueError:
+                problems.append(Problem(str(path), line, f"{VERSION_COLUMN} {version_cell!r} is not a whole "
+                                                         f"number; leave the column as `watcher export` wrote it"))
+                continue
         if status is None:
             problems.append(Problem(str(path), line, f"review_status {raw!r} is not one of {', '.join(STATUSES)}"))
         elif item_id not in ids:
@@ -182,10 +348,56 @@ def import_labels(db: sqlite_utils.Database, path: Path, *, who: str, now: datet
         else:
             note = (str(row.get("note") or row.get("review_note") or "").strip()) or None
             who_cell = str(row.get("who") or row.get("reviewer") or "").strip() or None
-            decisions.append(Decision(item_id, status, note, who_cell))
+            label = Label(line, item_id, status, version, note, who_cell)
+            seen = first.setdefault(item_id, label)
+            if seen.status != status:
+                problems.append(Problem(str(path), line, f"item {item_id} is labelled {status} here but "
+                                                         f"{seen.status} on line {seen.line}; keep one row"))
+                continue
+            labels.append(label)
+    return labels, problems
+
+
+def _item_reviews(db: sqlite_utils.Database, ids: list[int]) -> dict[int, ItemReviews]:
+    bound = store.dumps(ids)
+    decisions: dict[int, list[Past]] = {}
+    for item_id, status, who, at, origin in db.execute(
+            "SELECT item_id, status, who, at, origin FROM reviews WHERE item_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY id", [bound]):
+        decisions.setdefault(item_id, []).append(Past(status, who, at, origin))
+    return {r[0]: ItemReviews(r[1], tuple(decisions.get(r[0], ())))
+            for r in db.execute("SELECT id, review_status FROM items WHERE id IN (SELECT value FROM json_each(?))",
+                                [bound])}
+
+
+def import_labels(db: sqlite_utils.Database, path: Path, *, who: str, now: datetime) -> ImportResult:
+    """Load `review_status` (and `note`, `who` if present) per `id` from FILE.
+
+    Blank status cells are skipped (not yet labelled), and so are cells still holding the status the
+    item was exported with. Any bad row stops the import before anything is written, with every
+    problem listed by file and line. A row that would overwrite a decision made after the file was
+    exported (by `review_version`) is a Conflict: skipped and returned, while the other rows are
+    recorded. Judging and recording happen in one transaction, so a decision made meanwhile counts.
+    """
+    path = Path(path)
+    header, rows = _read_rows(path)
+    if rows and "id" not in header:
+        raise UsageError(f"{path}: no `id` column; start from `watcher export` so each row names its item")
+    ids = {r[0] for r in db.execute("SELECT id FROM items")}
+    labels, problems = _parse_labels(path, rows, ids)
     if problems:
         n = len(problems)
         raise UsageError(f"{n} problem{'s' if n != 1 else ''} in {path}; nothing was imported:\n"
                          + "\n".join(str(p) for p in problems))
-    changed = _apply(db, decisions, who=who, now=now, origin=f"import:{path.name}", note_counts=False)
-    return len(decisions), changed
+    conflicts: list[Conflict] = []
+    decisions: list[Decision] = []
+    with store.write(db):
+        items = _item_reviews(db, sorted({lb.item_id for lb in labels}))
+        for lb in labels:
+            verdict = judge(lb, items[lb.item_id])
+            if isinstance(verdict, Conflict):
+                conflicts.append(verdict)
+            elif verdict == APPLY:
+                decisions.append(Decision(lb.item_id, lb.status, lb.note, lb.who))
+        changed = _apply(db, decisions, who=who, now=now, origin=f"import:{path.name}", note_counts=False)
+    return ImportResult(len(labels), changed, tuple(conflicts))

@@ -8,7 +8,8 @@ database:
 
 - at start, every source that became due while watcher was down is polled once, in one pipeline
   cycle (sleeping through ten intervals gives one catch-up poll, not ten);
-- then a digest whose time passed while watcher was down is built, once, so it includes that catch-up;
+- then a digest whose time passed while watcher was down is built, once, so it includes that catch-up
+  (the store's first digest too, once it has polled before a digest time);
 - from then on each source is a one-shot APScheduler job, re-planned from the database after each
   poll, so a source is never polled while its previous poll runs and always waits as long as the
   fetch layer decided; the digest is a one-shot job re-planned after each build.
@@ -101,17 +102,26 @@ def slot_date(settings: DigestSettings, slot: datetime) -> date:
     return slot.astimezone(ZoneInfo(settings.timezone)).date()
 
 
-def missed_digest(settings: DigestSettings, now: datetime, last_built: date | None) -> date | None:
+def missed_digest(settings: DigestSettings, now: datetime, last_built: date | None,
+                  first_poll: datetime | None = None) -> date | None:
     """The date of a digest whose time passed without one being built, or None.
 
     Only the latest slot counts: after three days off, one digest (holding everything since) is
-    built, not three. A store that never built a digest missed nothing; its first comes at the
-    next scheduled time.
+    built, not three. A store that never built a digest missed one once it had polled before that
+    slot: its items were waiting for a digest that never came (a `run` stopped before its first
+    digest time, or polls by `watcher poll` alone). A store that has never polled missed nothing; its
+    first digest comes at the next scheduled time.
     """
+    slot = last_digest_slot(settings, now)
+    day = slot_date(settings, slot)
     if last_built is None:
-        return None
-    day = slot_date(settings, last_digest_slot(settings, now))
+        return day if first_poll is not None and first_poll < slot else None
     return day if last_built < day else None
+
+
+def first_poll(db: sqlite_utils.Database) -> datetime | None:
+    """When this store first tried to fetch anything (ok or not): the start of its life."""
+    return store.parse_iso(db.execute("SELECT min(started_at) FROM fetches").fetchone()[0])
 
 
 # ---------------------------------------------------------------- the runner
@@ -131,9 +141,14 @@ def _source_state(db: sqlite_utils.Database) -> dict[str, tuple[datetime | None,
             for r in db.execute("SELECT name, next_check, hold_until, disabled_reason FROM sources")}
 
 
-def plan_start(cfg: Config, db: sqlite_utils.Database, now: datetime, rng: random.Random) -> Plan:
-    from .digest import last_built
+def last_built_by(db: sqlite_utils.Database, day: date) -> date | None:
+    """The latest date built up to `day`. A digest dated later (built by hand for a mistyped future
+    date, before such dates were refused) says nothing about whether `day` was missed."""
+    got = db.execute("SELECT max(date) FROM digests WHERE date <= ?", [day.isoformat()]).fetchone()[0]
+    return date.fromisoformat(got) if got else None
 
+
+def plan_start(cfg: Config, db: sqlite_utils.Database, now: datetime, rng: random.Random) -> Plan:
     state = _source_state(db)
     catch_up, later = [], {}
     for s in cfg.sources:
@@ -145,7 +160,8 @@ def plan_start(cfg: Config, db: sqlite_utils.Database, now: datetime, rng: rando
             catch_up.append(s.name)
         else:
             later[s.name] = when
-    return Plan(catch_up, later, missed_digest(cfg.digest, now, last_built(db)), next_digest_at(cfg.digest, now))
+    missed = missed_digest(cfg.digest, now, last_built_by(db, slot_date(cfg.digest, now)), first_poll(db))
+    return Plan(catch_up, later, missed, next_digest_at(cfg.digest, now))
 
 
 class Runner:

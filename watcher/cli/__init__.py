@@ -30,7 +30,16 @@ class App:
 
     @cached_property
     def config(self) -> config_mod.Config:
+        """Every command loads it here, so none starts on a sources.yaml that `watcher check` rejects."""
         return config_mod.load(self.config_path)
+
+    def config_and_keywords(self) -> config_mod.Config:
+        """The config, after checking its keyword list too: `poll` and `run` refuse to start (before the
+        lock and the store) on a list `watcher check` rejects, instead of failing at each poll."""
+        from ..keywords import load_keywords
+
+        load_keywords(self.config.keywords_path)
+        return self.config
 
     @cached_property
     def db(self):

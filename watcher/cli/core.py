@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from .. import config as config_mod
+from .. import display
 from .. import export as export_mod
 from .. import report, store
 from . import App, parse_since, pass_app, since_option
@@ -58,7 +59,7 @@ def poll(app: App, names: tuple[str, ...], due_only: bool, force: bool, strict: 
 
     if verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    cfg = app.config
+    cfg = app.config_and_keywords()
     db = app.db  # opened first: a read-only or damaged store is refused before the lock is taken
     with instance_lock(cfg.state_dir, purpose="poll", wait=wait):
         store.verify(db)  # never poll into a damaged store (and report "ok")
@@ -67,7 +68,7 @@ def poll(app: App, names: tuple[str, ...], due_only: bool, force: bool, strict: 
         click.echo("nothing to poll: no enabled source is due (see `watcher status`; --force polls them anyway)")
         return
     for o in summary.failed:
-        click.echo(f"failed: {o.name}: {o.error_kind}: {o.error}", err=True)
+        click.echo(f"failed: {o.name}: {o.error_kind}: {display.shorten(o.error, display.ERROR_CHARS)}", err=True)
     click.echo(f"sources: {len(summary.ok)} ok, {len(summary.failed)} failed; "
                f"items: {summary.new} new, {summary.updated} updated")
     if strict and summary.failed:
@@ -95,7 +96,8 @@ def status(app: App, fmt: str) -> None:
     table = []
     for r in rows:
         state = "disabled" if not r.enabled else ("failing" if r.failures else ("ok" if r.last_success else "new"))
-        err = f"{r.last_error_kind}: {r.last_error}" if r.last_error else "-"
+        # A last error may quote a server's own words: cleaned and bounded like any feed text.
+        err = f"{r.last_error_kind}: {display.shorten(r.last_error, display.ERROR_CHARS)}" if r.last_error else "-"
         table.append((r.name, state, _short(r.last_success), str(r.failures), _short(r.next_check), str(r.items), err))
     widths = [max(len(h), *(len(t[i]) for t in table)) if table else len(h) for i, h in enumerate(head)]
     widths[-1] = len(head[-1])
@@ -143,10 +145,20 @@ def show(app: App, item_id: int, fmt: str) -> None:
         click.echo(jsonlib.dumps(item, ensure_ascii=False, indent=1))
         return
     echo = click.echo
-    echo(f"#{item['id']}  {item['title']}")
-    echo(f"source: {item['source']}   language: {item['language'] or '-'}   published: {_short(item['published'])}"
+    # Feed text is cleaned and bounded for the terminal (watcher.display); the store and `export`
+    # keep it whole, and --format json gives it as stored.
+    title, cut = display.excerpt(item["title"], display.SHOW_TITLE_CHARS)
+    echo(f"#{item['id']}  {title}")
+    if cut:
+        echo(f"  (title cut at {display.SHOW_TITLE_CHARS:,} of {len(item['title']):,} characters; "
+             f"`watcher export` has it whole)")
+    echo(f"source: {display.clean(item['source'])}   language: {display.shorten(item['language'], 35) or '-'}   "
+         f"published: {_short(item['published'])}"
          + ("  (no date in the feed: fetch time)" if item["published_is_fetch_time"] else ""))
-    echo(f"link: {item['link'] or '-'}")
+    link, cut = display.excerpt(item["link"], display.URL_CHARS)
+    if cut:
+        link = f"{display.shorten(link, 200)} (a {len(item['link']):,}-character link; `watcher export` has it whole)"
+    echo(f"link: {link or '-'}")
     echo(f"review: {item['review_status'] or '-'}   version: {item['version']}")
     echo("")
     if item["relevant"]:
@@ -155,21 +167,26 @@ def show(app: App, item_id: int, fmt: str) -> None:
         echo(f"relevant: no (score {item['score']:g})")
     for h in item["hits"]:
         text = item.get(h["field"]) or ""
-        echo(f"  {h['topic']}: {h['term']!r} in {h['field']} (+{h['weight']:g}): {report.snippet(text, h['start'], h['end'])}")
+        echo(f"  {display.clean(h['topic'])}: {display.clean(h['term'])!r} in {h['field']} ({report.hit_points(h)}): "
+             f"{report.snippet(text, h['start'], h['end'])}")
+    if any("points" not in h for h in item["hits"]):
+        echo("  (figures are rule weights: this item was scored before per-hit points were kept; "
+             "`watcher rematch` records them)")
     echo("")
     if item["duplicate_of"]:
         kind = "possible duplicate" if item["dup_possible"] else "duplicate"
         score = f", score {item['dup_score']:g}" if item["dup_score"] is not None else ""
-        echo(f"{kind} of {item['duplicate_of']} (by {item['dup_method']}{score})")
+        echo(f"{kind} of {display.clean(item['duplicate_of'])} (by {item['dup_method']}{score})")
     else:
         echo("duplicate: no")
     for a in item["also_in"]:
-        echo(f"  also in: {a['source']} #{a['id']} {a['link'] or ''} (by {a['dup_method']})")
+        echo(f"  also in: {display.clean(a['source'])} #{a['id']} {display.url(a['link']) or ''} (by {a['dup_method']})")
     for v in item["versions"]:
-        echo(f"  earlier version {v['version']} (replaced {_short(v['replaced_at'])}): {v['title']}")
+        echo(f"  earlier version {v['version']} (replaced {_short(v['replaced_at'])}): "
+             f"{display.shorten(v['title'], display.TITLE_CHARS)}")
     for r in item["reviews"]:
-        note = f": {r['note']}" if r["note"] else ""
-        echo(f"  review: {r['previous'] or '-'} -> {r['status']} by {r['who']} at {_short(r['at'])}{note}")
+        note = f": {display.shorten(r['note'], display.SUMMARY_CHARS)}" if r["note"] else ""
+        echo(f"  review: {r['previous'] or '-'} -> {r['status']} by {display.clean(r['who'])} at {_short(r['at'])}{note}")
 
 
 COMMANDS = [check, poll, status, export, show]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
 
 import click
 
+from .. import report
 from . import App, pass_app
 
 
@@ -36,7 +39,7 @@ def run(app: App, verbose: bool) -> None:
     from ..store import verify
 
     _logging(verbose)
-    cfg = app.config
+    cfg = app.config_and_keywords()
     db = app.db  # opened first: a read-only or damaged store is refused before the lock is taken
     with instance_lock(cfg.state_dir, purpose="run"):
         verify(db)  # once, at start: each job opens its own connection, and checking each would cost a lot
@@ -56,7 +59,7 @@ def _parse_date(value: str | None) -> date | None:
 @click.command()
 @click.option("--date", "day_text", metavar="YYYY-MM-DD",
               help="The local date (in digest.timezone) to build; default today. A date already built is "
-                   "re-rendered with the same items.")
+                   "re-rendered with the same items; a date after today is refused.")
 @click.option("--send", is_flag=True, help="Also mail it through the smtp: settings.")
 @click.option("--dry-run", is_flag=True, help="Print the Markdown; record, write and send nothing.")
 @pass_app
@@ -93,24 +96,49 @@ def _filters(f):
     f = click.option("--source", help="Only items from this source.")(f)
     f = click.option("--language", help="Only items in this language (en, vi, ar, zh).")(f)
     f = click.option("--status", default="new", show_default=True,
-                     type=click.Choice(["new", "accepted", "rejected", "later", "all"]),
-                     help="Queue status to show; `all` shows every queued item.")(f)
+                     help="Queue status to show: new, accepted, rejected, later; `all` shows every queued item.")(f)
     f = click.option("--limit", type=int, default=200, show_default=True, help="Show at most this many.")(f)
     return f
 
 
-def _list(app: App, topic: str | None, source: str | None, language: str | None, status: str, limit: int) -> None:
-    from ..review import QueueFilter, list_queue
+def _terminal_width() -> int | None:
+    """Columns to fit the review table in when a person reads it (a terminal, or COLUMNS set); None
+    when the output goes to a pipe or a file, where titles are kept whole (up to their cap)."""
+    if "COLUMNS" in os.environ or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
 
-    rows = list_queue(app.reader, QueueFilter(topic=topic, source=source, language=language,
-                                          status=None if status == "all" else status), limit=limit)
+
+def _known_filter_values(app: App) -> dict[str, set[str]]:
+    """Every source, topic and language a filter may name: the config's, the keyword list's, and
+    those stored items carry (an item keeps its topic after the list drops it)."""
+    from ..config import LANGUAGES
+    from ..keywords import check_keywords
+    from ..review import stored_values
+
+    known = stored_values(app.reader)
+    known["source"] |= {s.name for s in app.config.sources}
+    known["language"] |= set(LANGUAGES)
+    if app.config.keywords_path.exists():
+        # A broken list still names its topics for this purpose; `watcher check` reports its problems.
+        kl, _ = check_keywords(app.config.keywords_path)
+        if kl is not None:
+            known["topic"] |= set(kl.topics)
+    return known
+
+
+def _list(app: App, topic: str | None, source: str | None, language: str | None, status: str, limit: int) -> None:
+    from ..review import QueueFilter, check_filter, list_queue, status_filter
+
+    f = QueueFilter(topic=topic, source=source, language=language, status=status_filter(status))
+    if topic is not None or source is not None or language is not None:
+        f = check_filter(f, _known_filter_values(app))
+    rows = list_queue(app.reader, f, limit=limit)
     if not rows:
-        click.echo(f"the queue has no {'' if status == 'all' else status + ' '}items matching that", err=True)
+        click.echo(f"the queue has no {f.status + ' ' if f.status else ''}items matching that", err=True)
         return
-    for r in rows:
-        title = " ".join((r["title"] or "").split())
-        click.echo(f"{r['id']:>6}  {r['review_status']:<8}  {(r['published'] or '')[:16]:<16}  "
-                   f"{r['source']:<14.14}  {r['language'] or '-':<2}  {','.join(r['topics']) or '-':<16.16}  {title}")
+    for line in report.queue_lines(rows, _terminal_width()):
+        click.echo(line)
     click.echo(f"{len(rows)} item{'s' if len(rows) != 1 else ''}; `watcher show ID` for why each matched, "
                f"`watcher review accept|reject|later ID...` to decide", err=True)
 
@@ -164,15 +192,21 @@ review.add_command(_decision_command("later", "later", "Put items aside to decid
 def review_import(app: App, path: Path, who: str | None) -> None:
     """Load review_status labels from a CSV or JSON-lines file made with `watcher export`.
 
-    Rows with an empty review_status are skipped. Any bad row stops the import before anything is
-    recorded, listing every problem with its line.
+    Rows with an empty review_status, or still the status they were exported with, are skipped. Any
+    bad row stops the import before anything is recorded, listing every problem with its line. A row
+    that would overwrite a decision made after the file was exported is a conflict: skipped and
+    listed, while the other rows are recorded.
     """
     from ..review import default_who, import_labels
     from ..store import utcnow
 
-    rows, changed = import_labels(app.db, path, who=who or default_who(), now=utcnow())
-    click.echo(f"{path}: {rows} labelled row{'s' if rows != 1 else ''}, {changed} decision{'s' if changed != 1 else ''} "
-               f"recorded ({rows - changed} unchanged)")
+    r = import_labels(app.db, path, who=who or default_who(), now=utcnow())
+    n = len(r.conflicts)
+    click.echo(f"{path}: {r.rows} labelled row{'s' if r.rows != 1 else ''}, "
+               f"{r.changed} decision{'s' if r.changed != 1 else ''} recorded ({r.unchanged} unchanged)"
+               + (f", {n} conflict{'s' if n != 1 else ''} skipped (listed on stderr)" if n else ""))
+    for c in r.conflicts:
+        click.echo(c.describe(path), err=True)
 
 
 COMMANDS = [run, digest, review]

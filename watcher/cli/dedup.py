@@ -11,7 +11,7 @@ from collections import Counter
 
 import click
 
-from .. import store
+from .. import display, store
 from ..dedup import Deduper, SeedIndex
 from ..dedup.recheck import recheck as run_recheck
 from . import parse_since, pass_app, since_option
@@ -54,7 +54,7 @@ def dedup(app, recheck: bool, since: str | None, dry_run: bool, verbose: bool) -
     click.echo(f"rechecked {changes.checked} items: {len(changes.changed)} {verb}"
                + (": " + ", ".join(f"{n} {k}" for k, n in kinds.most_common()) if kinds else ""))
     for c in changes.changed if verbose else changes.changed[:20]:
-        click.echo(f"  #{c.item_id} {c.old or 'new'} -> {c.new or 'new'}  {c.title[:70]}")
+        click.echo(f"  #{c.item_id} {c.old or 'new'} -> {c.new or 'new'}  {display.shorten(c.title, 70)}")
     if not verbose and len(changes.changed) > 20:
         click.echo(f"  ... and {len(changes.changed) - 20} more (--verbose lists all)")
 

@@ -7,6 +7,7 @@ transaction). `test` and `report` change nothing.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -14,7 +15,8 @@ from typing import Iterator
 import click
 
 from .. import derive as derive_mod
-from .. import store
+from .. import display, store
+from ..report import snippet as hit_snippet
 from ..errors import ConfigError, UsageError
 from ..keywords import KeywordList, Rule, Term, check_keywords, load_keywords
 from ..match import Matcher, review_status_after
@@ -23,6 +25,7 @@ from . import App, pass_app
 from . import parse_since, since_option
 
 CONTEXT_CHARS = 50  # shown either side of a matched term
+TERMS_SHOWN = 12  # terms named in `keywords test`'s summary of the added items
 
 
 @dataclass
@@ -64,16 +67,13 @@ def _snippet(r: Row, result: MatchResult, terms: set[str] | None = None) -> str:
     for h in result.hits:
         if terms is None or h.term in terms:
             text = {"title": r.title, "summary": r.summary, "content": r.content}[h.field]
-            a, b = max(0, h.start - CONTEXT_CHARS), min(len(text), h.end + CONTEXT_CHARS)
-            body = f"{text[a:h.start]}[{text[h.start:h.end]}]{text[h.end:b]}"
-            body = " ".join(body.split())
-            return f"{h.field}: {'…' if a else ''}{body}{'…' if b < len(text) else ''}"
+            return f"{h.field}: {hit_snippet(text, h.start, h.end, CONTEXT_CHARS)}"
     return ""
 
 
 def _line(r: Row, result: MatchResult | None = None) -> str:
     score = f" score {result.score:g}" if result is not None else ""
-    return f"  #{r.id} {r.published[:10]}{score}  {r.title[:100]}"
+    return f"  #{r.id} {r.published[:10]}{score}  {display.shorten(r.title, 100)}"
 
 
 # -- rematch --------------------------------------------------------------------------------------------
@@ -184,6 +184,10 @@ def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: f
     focus = {term} if term else None
     click.echo(f"{label} compared with {app.config.keywords_path} (nothing is changed)")
     click.echo(f"would add {len(added)} items:")
+    if added:
+        # Which terms bring the items in: a generic word ("its", "Trump") shows at the top at once.
+        behind = Counter(k for _, res in added for k in res.keywords)
+        click.echo("  on the terms: " + ", ".join(f"{t} ({n})" for t, n in behind.most_common(TERMS_SHOWN)))
     for r, res in added[:limit]:
         click.echo(_line(r, res))
         click.echo(f"      {_snippet(r, res, focus)}")
@@ -250,9 +254,14 @@ def report(app: App, fmt: str, since: str | None) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Proposal file (default: keywords.proposed.yaml next to the list).")
 @click.option("--diff", "as_diff", is_flag=True, help="Print the terms the current list lacks; write nothing.")
+@click.option("--min-seeds", type=click.IntRange(min=1), default=derive_mod.MIN_SEEDS, show_default=True,
+              help="Seeds a term must occur in (model numbers said twice in one seed are kept anyway).")
 @pass_app
-def derive_cmd(app: App, seeds_dir: Path | None, out: Path | None, as_diff: bool) -> None:
-    """Propose terms from the seeds. Never overwrites your keyword list."""
+def derive_cmd(app: App, seeds_dir: Path | None, out: Path | None, as_diff: bool, min_seeds: int) -> None:
+    """Propose terms from the seeds. Never overwrites your keyword list.
+
+    Stored items the current list does not call relevant are the background: a term found in many of
+    them is general vocabulary and is left out."""
     cfg = app.config
     seeds_dir = seeds_dir or cfg.seeds_dir
     if not seeds_dir.is_dir() or not derive_mod.read_seeds(seeds_dir):
@@ -260,18 +269,38 @@ def derive_cmd(app: App, seeds_dir: Path | None, out: Path | None, as_diff: bool
     current = None
     if cfg.keywords_path.exists():
         current, _ = check_keywords(cfg.keywords_path)
-    proposals = derive_mod.derive(seeds_dir, current)
+    result = derive_mod.derive(seeds_dir, current, min_seeds=min_seeds, background=_background(app))
     if as_diff:
-        click.echo(derive_mod.diff(proposals), nl=False)
+        click.echo(derive_mod.diff(result), nl=False)
         return
     out = out or cfg.keywords_path.with_name("keywords.proposed.yaml")
+    if not result.proposals:
+        for line in derive_mod.summary(result):
+            click.echo(line)
+        click.echo(f"no term recurs enough in the seeds to propose; {out} is not written. Add seed articles "
+                   f"about the topic, or lower --min-seeds.")
+        return
     refusal = derive_mod.may_write(out, cfg.keywords_path)
     if refusal:
         raise UsageError(refusal)
-    out.write_text(derive_mod.render(proposals, seeds_dir, store.utcnow()), encoding="utf-8")
-    new = sum(1 for p in proposals if not p.in_list)
-    click.echo(f"wrote {len(proposals)} proposed terms ({new} not in your list) to {out}")
+    out.write_text(derive_mod.render(result, seeds_dir, store.utcnow()), encoding="utf-8")
+    new = sum(1 for p in result.proposals if not p.in_list)
+    click.echo(f"wrote {len(result.proposals)} proposed terms ({new} not in your list) to {out}")
+    for line in derive_mod.summary(result):
+        click.echo(line)
     click.echo(f"try them: watcher keywords test {out}")
+
+
+def _background(app: App) -> list[derive_mod.BackgroundItem]:
+    """The newest stored items the current list does not call relevant; none without a store (a fresh
+    project: derive creates no store)."""
+    if not app.config.db_path.exists():
+        return []
+    # The start of the content is enough to tell general vocabulary, and keeps 20,000 items in memory small.
+    sql = ("SELECT title, summary, substr(content, 1, 5000), language FROM items WHERE relevant = 0 "
+           "ORDER BY id DESC LIMIT ?")
+    return [(r[0] or "", r[1] or "", r[2] or "", r[3])
+            for r in app.reader.execute(sql, [derive_mod.BACKGROUND_ITEMS]).fetchall()]
 
 
 COMMANDS = [keywords_group, rematch]
