@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from util import rss, write_config
 
@@ -565,3 +566,19 @@ def test_reading_commands_never_create_a_store(tmp_path: Path, capsys) -> None:
         r = cli(config, *args, capsys=capsys)
         assert r.code == 0 and "Traceback" not in r.err, r.err
     assert not (tmp_path / "state" / "watcher.db").exists()
+
+
+def test_a_store_from_an_older_watcher_is_upgraded_by_a_writer_never_by_a_reader(tmp_path: Path, capsys) -> None:
+    # Reading never migrates (it may be a backup, or read-only); it says what to run instead.
+    config = write_config(tmp_path, [{"name": "a", "url": "http://127.0.0.1:9/a.xml"}])
+    path = tmp_path / "state" / "watcher.db"
+    path.parent.mkdir()
+    conn = sqlite3.connect(path, isolation_level=None)
+    store.migrations.apply(sqlite_utils.Database(conn), stop_before="m020_dedup_index")
+    conn.close()
+    before = path.read_bytes()
+    r = cli(config, "status", capsys=capsys)
+    assert r.code == 1 and len(r.err.strip().splitlines()) == 1 and "older watcher" in r.err, r.err
+    assert path.read_bytes() == before
+    assert cli(config, "rematch", capsys=capsys).code == 0  # a command that writes upgrades it
+    assert cli(config, "status", capsys=capsys).code == 0
