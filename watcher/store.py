@@ -268,14 +268,22 @@ class StoreConnection(sqlite3.Connection):
     def cursor(self, factory: type[sqlite3.Cursor] | None = None) -> sqlite3.Cursor:
         return super().cursor(factory or _Cursor)
 
+    # _Cursor(self), not self.cursor(): one Python call less on every statement (about 0.7 us of the
+    # 2-3 us this boundary adds to a 13 us point query). cursor() would also pass on row_factory.
     def execute(self, *args: Any) -> sqlite3.Cursor:
-        return self.cursor().execute(*args)
+        cur = _Cursor(self)
+        cur.row_factory = self.row_factory
+        return cur.execute(*args)
 
     def executemany(self, *args: Any) -> sqlite3.Cursor:
-        return self.cursor().executemany(*args)
+        cur = _Cursor(self)
+        cur.row_factory = self.row_factory
+        return cur.executemany(*args)
 
     def executescript(self, *args: Any) -> sqlite3.Cursor:
-        return self.cursor().executescript(*args)
+        cur = _Cursor(self)
+        cur.row_factory = self.row_factory
+        return cur.executescript(*args)
 
 
 class _Cursor(sqlite3.Cursor):
