@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import click
 
 from .. import config as config_mod
 from .. import display
 from .. import export as export_mod
-from .. import report
+from .. import report, store
 from ..dates import stored_date
 from . import App, parse_since, pass_app, since_option
 
@@ -63,10 +64,12 @@ def poll(app: App, names: tuple[str, ...], due_only: bool, force: bool, strict: 
         for name in ("httpx", "httpcore"):
             logging.getLogger(name).setLevel(logging.WARNING)
     cfg = app.config_and_keywords()
+    db = app.db  # opened first: a read-only or damaged store is refused before the lock is taken
     with instance_lock(cfg.state_dir, purpose="poll", wait=wait):
+        store.verify(db)  # never poll into a damaged store (and report "ok")
         # Progress goes to stderr even without -v: a poll waiting on servers that do not answer
         # must not look like a hang.
-        summary = run_poll(cfg, app.db, names=list(names) or None, force=force, due_only=due_only,
+        summary = run_poll(cfg, db, names=list(names) or None, force=force, due_only=due_only,
                            progress=lambda line: click.echo(line, err=True))
     if not summary.sources:
         click.echo(f"nothing to poll: {_why_nothing(cfg, due_only)}")
@@ -138,7 +141,9 @@ def status(app: App, fmt: str) -> None:
     """One line per source: last success, last error, failures, next check, items."""
     import json as jsonlib
 
-    rows = report.source_status(app.config, app.db)
+    db = app.reader
+    store.verify(db)  # the command that says how things are also says when the store is damaged
+    rows = report.source_status(app.config, db)
     if fmt == "json":
         click.echo(jsonlib.dumps([r.__dict__ for r in rows], ensure_ascii=False, indent=1))
         return
@@ -168,13 +173,21 @@ def status(app: App, fmt: str) -> None:
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @since_option
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-",
-              help="Write here instead of standard output.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default="-",
+              help="Write here instead of standard output (all or nothing: a failure keeps the old file).")
 @pass_app
-def export(app: App, fmt: str, since: str | None, output) -> None:
+def export(app: App, fmt: str, since: str | None, output: Path) -> None:
     """Every stored item, one row each, relevant or not (see README for the fields)."""
-    items = export_mod.rows(app.db, since=parse_since(since))
-    (export_mod.write_jsonl if fmt == "jsonl" else export_mod.write_csv)(output, items)
+    db = app.reader
+    store.verify(db)  # it reads every item anyway; a damaged page must not become a wrong row
+    items = export_mod.rows(db, since=parse_since(since))
+    if str(output) == "-":
+        export_mod.write(sys.stdout, fmt, items)
+        return
+    try:
+        export_mod.write_file(output, fmt, items)
+    except OSError as e:
+        raise click.FileError(str(output), e.strerror) from e
 
 
 @click.command()
@@ -185,7 +198,7 @@ def show(app: App, item_id: int, fmt: str) -> None:
     """One item, with why it matched and whether it repeats something."""
     import json as jsonlib
 
-    item = report.item_detail(app.db, item_id)
+    item = report.item_detail(app.reader, item_id)
     if fmt == "json":
         click.echo(jsonlib.dumps(item, ensure_ascii=False, indent=1))
         return
