@@ -228,6 +228,16 @@ def connect_readonly(path: Path) -> sqlite_utils.Database:
             conn.close()
             return _empty_store(path)
         conn.close()
+        # An upgrade of watcher must not leave `status` refusing until someone polls: where the user may
+        # write the store, bring it up to date (one IMMEDIATE transaction, safe beside a running poll),
+        # then read it as usual. Only a store that cannot be written (a backup on a read-only mount) is refused.
+        try:
+            _check_writable(path)
+        except StoreError:
+            pass
+        else:
+            connect(path).conn.close()
+            return connect_readonly(path)
         raise StoreError(f"the store {path} was made by an older watcher and must be upgraded before it can "
                          f"be read; run any watcher command that writes (e.g. `watcher poll`) where it is writable")
     return db
