@@ -34,6 +34,8 @@ Behaviours (add_behaviour(path, name, **kw)); each returns the route's URL:
                   `peak_in_flight` is the server's count: a request ends only after its body is
                   written, so it may briefly overlap the client's next one; limit tests count on the
                   client side instead (test_fetch.py, _CountingTransport)
+    held          the body added at `path` (or kw body) once the test sets kw gate (a threading.Event),
+                  so a test orders events without racing a timer
 
 Static routes are a dict lookup and one write of precomputed bytes, so the bench can serve ~1000 feeds.
 """
@@ -431,6 +433,15 @@ def _slow(fs: FeedServer, path: str, route: Route, *, delay: float = 0.3) -> Beh
     return answer
 
 
+def _held(fs: FeedServer, path: str, route: Route, *, gate: threading.Event) -> Behaviour:
+    def answer(h: _Handler, r: Route) -> None:
+        while not gate.wait(0.05):
+            if fs.stopping.is_set():
+                return
+        h.send_plain(200, r.body, content_type=dict(r.headers)["Content-Type"])
+    return answer
+
+
 _BEHAVIOURS: dict[str, Callable[..., Behaviour]] = {
     "conditional": _conditional,
     "rate_limited": _status(429, "120"),
@@ -452,4 +463,5 @@ _BEHAVIOURS: dict[str, Callable[..., Behaviour]] = {
     "empty": _fixed(200, b"", "application/rss+xml"),
     "wrong_charset": _wrong_charset,
     "slow": _slow,
+    "held": _held,
 }

@@ -29,6 +29,7 @@ import sqlite_utils
 
 from . import display, store
 from .config import Config, DigestSettings
+from .dates import stored_date
 from .errors import UsageError
 from .sanitize import md_inline, md_text
 from .store import DigestRecord, Repost, StoredItem
@@ -232,7 +233,7 @@ def _entry(item: StoredItem, topic: str, settings: DigestSettings, reposts: list
     hits = item.hits
     title_spans = [(h["start"], h["end"]) for h in hits
                    if h.get("field") == "title" and isinstance(h.get("start"), int) and isinstance(h.get("end"), int)]
-    published = item.published.astimezone(ZoneInfo(settings.timezone))
+    published, fetch_time = _published(item)
     lang = item.language
     return Entry(
         id=item.id,
@@ -243,14 +244,30 @@ def _entry(item: StoredItem, topic: str, settings: DigestSettings, reposts: list
         language=display.shorten(lang, 35) or None,
         language_name=LANGUAGE_NAMES.get(lang or "", display.shorten(lang, 35) or "unknown language"),
         direction="rtl" if lang in RTL_LANGUAGES else "auto",
-        published=published.strftime("%Y-%m-%d %H:%M %Z"),
-        published_is_fetch_time=item.published_is_fetch_time,
+        published=_local_text(published, settings.timezone),
+        published_is_fetch_time=fetch_time,
         terms=list(dict.fromkeys(display.shorten(str(t), display.TITLE_CHARS) for t in item.keywords)),
         snippet=snippet({"summary": item.summary, "content": item.content}, hits, settings.snippet_chars),
         summary_html=display.html_excerpt(item.summary_html, display.SUMMARY_CHARS),
         also_in=_also_in(reposts),
         possible_duplicate=item.dup_possible,
     )
+
+
+def _published(item: StoredItem) -> tuple[datetime, bool]:
+    """When the item was published (UTC), and whether that is its fetch time. A row stored before dates
+    were checked may hold 9999-12-31 or 0001-01-01: it is shown, and sorted, by its fetch time."""
+    dt, note = stored_date(iso(item.published), iso(item.fetched_at))
+    if dt is None:  # neither column holds a date: only a hand-edited store gets here
+        return datetime.min.replace(tzinfo=timezone.utc), True
+    return dt, item.published_is_fetch_time or note is not None
+
+
+def _local_text(dt: datetime, tz: str) -> str:
+    try:
+        return dt.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+    except (OverflowError, ValueError):  # the edges of datetime's range, in a zone ahead of/behind UTC
+        return dt.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _group(entries: list[tuple[Entry, str]]) -> list[tuple[str, list[Entry]]]:
@@ -267,7 +284,7 @@ def _group(entries: list[tuple[Entry, str]]) -> list[tuple[str, list[Entry]]]:
 
 def from_record(record: DigestRecord, settings: DigestSettings, *, rebuilt: bool, recorded: bool = True) -> Digest:
     """The digest a record shows: pure, so the day it is built and every later rendering agree."""
-    entries = [(_entry(item, topic, settings, record.reposts.get(item.id, [])), iso(item.published))
+    entries = [(_entry(item, topic, settings, record.reposts.get(item.id, [])), iso(_published(item)[0]))
                for item, topic in record.members]
     d = Digest(day=date.fromisoformat(record.day), title=settings.title, timezone=settings.timezone,
                built_at=record.built_at, cutoff=record.cutoff, groups=_group(entries), failures=record.failures,

@@ -11,6 +11,15 @@ Per entry (already parsed, matched and fingerprinted by prepare.py in a worker p
                                         new match is stored and dedup decided again
     new (source, guid)               -> dedup against seeds and stored items, insert (NewItem), index
     a guid listed again in one feed  -> skipped: the first listing (the newest) is the item
+
+A new guid is not always a new item: some feeds give every entry a fresh guid on each poll (a session
+id, a timestamp). Within a source (see same_item):
+    new guid, same canonical link, same text            -> the same item, seen again
+    new guid, same link, new text, the link's only row,
+      whose own guid has left the feed                  -> the same item, corrected (as an edit in place)
+    anything else                                       -> a new item (dedup then decides, as before)
+The row keeps the guid it was first stored under: its id, reviews and digest entries point at it, and a
+rotating feed would otherwise rewrite it on every poll.
 """
 
 from __future__ import annotations
@@ -22,8 +31,9 @@ import sqlite_utils
 
 from . import backoff, store
 from .config import Config, DedupSettings, Source, parse_interval
+from .dates import implausible
 from .dedup import Candidate, SeedIndex, adopt_later, decide, index_keys
-from .model import DedupDecision, Failure, FailureKind, FetchResult
+from .model import DedupDecision, EntryData, Failure, FailureKind, FetchResult
 from .prepare import PreparedEntry, PreparedFeed
 from .review import review_status_after
 
@@ -31,7 +41,7 @@ from .review import review_status_after
 @dataclass
 class SourceOutcome:
     name: str
-    status: str  # ok | not_modified | failed
+    status: str  # ok | not_modified | failed | deferred
     new: int = 0
     updated: int = 0
     entries: int = 0
@@ -41,10 +51,40 @@ class SourceOutcome:
     problem: str | None = None  # a parse problem that was recovered from
 
     def log_line(self) -> str:
+        if self.status == "deferred":
+            return f"{self.name}: deferred to the next poll: {self.error}"
         text = f"{self.name}: {self.status} new={self.new} updated={self.updated} {self.duration_s:.2f}s"
         if self.error:
             text += f" error={self.error_kind}: {self.error}"
         return text
+
+
+def publication_date(entry: EntryData, now: datetime) -> tuple[datetime | None, str | None]:
+    """The entry's publication date, or None and why the feed's date cannot be used (None, None: it gave
+    none). A date before 1990 or days ahead of `now` is a placeholder or a typo (see watcher.dates)."""
+    dates = [d for d in (entry.published, entry.updated) if d is not None]
+    for d in dates:
+        if implausible(d, now) is None:
+            return d, None
+    if dates:
+        return None, f"the feed's date {store.iso(dates[0])} is {implausible(dates[0], now)}"
+    return None, entry.date_problem
+
+
+def same_item(candidates: list[store.LinkedItem], content_hash: str, poll_guids: set[str]) -> store.StoredKey | None:
+    """The stored item that an entry under a guid not stored yet really is, or None.
+
+    `candidates` are the source's items with the entry's canonical link, oldest first. Same link and
+    same text: the feed rotated the guid. Same link, new text: a correction under a new guid, but only
+    when it cannot be a different item: the link has one item, and that item's own guid is gone from
+    the feed (a feed that links every entry to its home page lists them side by side).
+    """
+    for c in candidates:
+        if c.content_hash == content_hash:
+            return store.StoredKey(c.id, c.content_hash)
+    if len(candidates) == 1 and candidates[0].guid not in poll_guids:
+        return store.StoredKey(candidates[0].id, candidates[0].content_hash)
+    return None
 
 
 @dataclass(frozen=True)
@@ -82,7 +122,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
     if stored is not None and stored.content_hash == prepared.content_hash:
         # Seen before, unchanged: the common case on every poll; the caller batches the ItemSeen.
         return "seen"
-    published = e.published or e.updated
+    published, date_note = publication_date(e, now)
     candidate = Candidate(item_id=stored.id if stored else None, published=published or now,
                           fingerprint=prepared.fingerprint, link_key=prepared.canonical_link)
     keys = index_keys(prepared.fingerprint, dd.settings)
@@ -106,7 +146,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         new_id = store.apply(db, [store.NewItem(
             source=source.name, entry=e, canonical_link=prepared.canonical_link,
             content_hash=prepared.content_hash, language=prepared.language, published=candidate.published,
-            published_is_fetch_time=published is None, match=match, dedup=decision,
+            published_is_fetch_time=published is None, date_note=date_note, match=match, dedup=decision,
             review_status=review_status_after(None, match.relevant, decision.duplicate_of), at=now)])[0]
         assert new_id is not None
         item_id = new_id
@@ -141,7 +181,8 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
         update = store.SourceUpdate(
             name=source.name, last_attempt=now, next_check=sched.next_check, hold_until=sched.hold_until,
             consecutive_failures=sched.consecutive_failures, failure_weight=sched.failure_weight,
-            permanent_redirect=result.permanent_redirect or store.KEEP)
+            permanent_redirect=result.permanent_redirect or store.KEEP,
+            deferred=None)  # it was polled: an earlier deferral is over
         if failure is not None:
             outcome.status, outcome.error, outcome.error_kind = "failed", failure.message, failure.kind.value
             update = replace(update, last_error=failure.message, last_error_kind=failure.kind.value)
@@ -157,17 +198,31 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
                 update = replace(update, etag=result.etag, last_modified=result.last_modified,
                                   feed_title=feed.title if feed is not None and feed.title else store.KEEP)
             entries = prepared.entries if prepared is not None else []
-            stored = store.items_for_update(db, source.name, [p.entry.guid for p in entries])
+            poll_guids = {p.entry.guid for p in entries}
+            stored = store.items_for_update(db, source.name, list(poll_guids))
+            by_link = store.items_by_link(db, source.name, sorted({
+                p.canonical_link for p in entries if p.canonical_link and p.entry.guid not in stored}))
             saved: set[str] = set()
+            saved_keys: set[tuple[str, str]] = set()
+            claimed: set[int] = set()  # stored items an entry of this poll turned out to be
             seen: list[store.Change] = []
             for entry in entries:
                 guid = entry.entry.guid
-                if guid in saved:
-                    # Listed twice in one feed: the first (feeds list newest first) is the item. Storing
-                    # both made every poll of the unchanged feed an edit, and the edit an endless churn.
+                same = (entry.canonical_link or "", entry.content_hash)
+                if guid in saved or (entry.canonical_link and same in saved_keys):
+                    # Listed twice in one feed (under one guid, or two guids with the same link and
+                    # text): the first (feeds list newest first) is the item. Storing both made every
+                    # poll of the unchanged feed an edit, and the edit an endless churn.
                     continue
                 saved.add(guid)
+                saved_keys.add(same)
                 key = stored.get(guid)
+                if key is None and entry.canonical_link:
+                    key = same_item(by_link.get(entry.canonical_link, []), entry.content_hash, poll_guids)
+                    if key is not None and key.id in claimed:
+                        key = None  # two new entries cannot both be one stored item: the second is new
+                if key is not None:
+                    claimed.add(key.id)
                 kind = save_entry(db, source, entry, dd=dd, now=now, stored=key)
                 if kind == "seen" and key is not None:
                     seen.append(store.ItemSeen(key.id, now))
@@ -182,3 +237,12 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
             parse_problem=feed.problem if feed else None, entries=outcome.entries, new_items=outcome.new,
             updated_items=outcome.updated)])
     return outcome
+
+
+def store_deferred(db: sqlite_utils.Database, source: Source, reason: str) -> SourceOutcome:
+    """A source this poll did not get to (its host stopped answering, or the poll ran out of time).
+
+    Only the reason is recorded, for `watcher status`: it is not the source's failure, so its
+    failure count, backoff and next check stay as they were, and the next poll tries it as usual."""
+    store.apply(db, [store.SourceDeferred(source.name, reason)])
+    return SourceOutcome(name=source.name, status="deferred", error=reason)

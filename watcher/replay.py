@@ -33,20 +33,23 @@ class Rematch:
 
 def rematch(db: sqlite_utils.Database, matcher: Matcher, *, since: datetime | None,
             dry_run: bool = False) -> Rematch:
-    """Match stored items (published since `since`) with `matcher` and store the new results."""
+    """Match stored items (published since `since`) with `matcher` and store the new results (one
+    transaction; with dry_run, nothing is written)."""
     out = Rematch()
-    with store.write(db, dry_run=dry_run):
-        changes: list[store.Change] = []
-        for item in store.iter_items(db, since=since, order="published"):
-            res = matcher.match(item.title, item.summary, item.content, item.language)
-            out.checked += 1
-            if res.relevant and not item.relevant:
-                out.gained.append((item, res))
-            elif item.relevant and not res.relevant:
-                out.lost.append((item, res))
-            changes.append(store.ItemChange(
-                item.id, match=res, review_status=review_status_after(item.review_status, res.relevant,
-                                                                      item.duplicate_of)))
+    changes: list[store.Change] = []
+    for item in store.iter_items(db, since=since, order="published"):
+        res = matcher.match(item.title, item.summary, item.content, item.language)
+        out.checked += 1
+        if res.relevant and not item.relevant:
+            out.gained.append((item, res))
+        elif item.relevant and not res.relevant:
+            out.lost.append((item, res))
+        changes.append(store.ItemChange(
+            item.id, match=res, review_status=review_status_after(item.review_status, res.relevant,
+                                                                  item.duplicate_of)))
+    # Each item's new match depends on nothing written here, so a dry run need not write and roll back:
+    # it reads only, and works on a store opened read-only.
+    if not dry_run:
         store.apply(db, changes)
     return out
 

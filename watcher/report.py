@@ -28,6 +28,7 @@ class SourceStatus:
     items: int
     permanent_redirect: str | None
     disabled_reason: str | None
+    deferred: str | None = None  # why the last poll did not get to it; not a failure
 
 
 def source_status(cfg: Config, db: sqlite_utils.Database) -> list[SourceStatus]:
@@ -45,7 +46,7 @@ def source_status(cfg: Config, db: sqlite_utils.Database) -> list[SourceStatus]:
             next_check=iso(st.next_check) if st and st.next_check else None,
             hold_until=iso(st.hold_until) if st and st.hold_until else None, items=counts.get(s.name, 0),
             permanent_redirect=st.permanent_redirect if st else None,
-            disabled_reason=st.disabled_reason if st else None,
+            disabled_reason=st.disabled_reason if st else None, deferred=st.deferred if st else None,
         ))
     return out
 

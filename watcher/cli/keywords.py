@@ -29,7 +29,7 @@ TERMS_SHOWN = 12  # terms named in `keywords test`'s summary of the added items
 
 
 def _rows(app: App, since: str | None) -> Iterator[store.StoredItem]:
-    return store.iter_items(app.db, since=parse_since(since), order="published")
+    return store.iter_items(app.reader, since=parse_since(since), order="published")
 
 
 def _match(m: Matcher, r: store.StoredItem) -> MatchResult:
@@ -63,7 +63,10 @@ def _line(r: store.StoredItem, result: MatchResult | None = None) -> str:
 @pass_app
 def rematch(app: App, since: str | None, dry_run: bool) -> None:
     """Re-apply the current keyword list to stored items and report what changed."""
-    result = replay.rematch(app.db, _current(app), since=parse_since(since), dry_run=dry_run)
+    db = app.reader if dry_run else app.db
+    if not dry_run:
+        store.verify(db)  # opened for writing first (a read-only store is refused before matching)
+    result = replay.rematch(db, _current(app), since=parse_since(since), dry_run=dry_run)
     gained, lost = result.gained, result.lost
     verb = "would become" if dry_run else "became"
     click.echo(f"re-matched {result.checked} items with {app.config.keywords_path}")
@@ -193,7 +196,7 @@ def _background(app: App) -> list[derive_mod.BackgroundItem]:
         return []
     # The start of the content is enough to tell general vocabulary, and keeps 20,000 items in memory small.
     return [(t.title, t.summary, t.content, t.language)
-            for t in store.irrelevant_texts(app.db, limit=derive_mod.BACKGROUND_ITEMS, content_chars=5000)]
+            for t in store.irrelevant_texts(app.reader, limit=derive_mod.BACKGROUND_ITEMS, content_chars=5000)]
 
 
 COMMANDS = [keywords_group, rematch]

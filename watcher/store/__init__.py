@@ -1,7 +1,8 @@
 """The store: the only code that knows the SQLite tables and their columns.
 
     schema.py    SCHEMA (the whole schema, one SQL string) and the migration steps
-    db.py        connect(), write() transactions (savepoints inside, dry_run rolls back)
+    db.py        connect() (writers), connect_readonly() (readers), verify(); SQLite's errors about the
+                 file become one StoreError; write() transactions (savepoints inside, dry_run rolls back)
     records.py   typed read results (SourceState, StoredItem, Neighbours, DigestRecord, ...) and
                  write intents (NewItem, ItemEdit, ItemSeen, ItemChange, IndexEntry, SourceUpdate, FetchRecord)
     apply.py     apply(db, changes): the one write path for items, the index and source state
@@ -16,10 +17,21 @@ fails if SQL appears anywhere else in watcher/. Times are stored as ISO 8601 UTC
 
 from __future__ import annotations
 
-from ..errors import StoreError
+from ..errors import StoreDamagedError, StoreError, StoreReadOnlyError
 from ..times import iso, utcnow
 from .apply import apply, dedup_columns, match_columns
-from .db import BUSY_TIMEOUT_MS, connect, dumps, write
+from .db import (
+    BUSY_TIMEOUT_MS,
+    StoreConnection,
+    connect,
+    connect_readonly,
+    damaged,
+    dumps,
+    recover_hint,
+    store_error,
+    verify,
+    write,
+)
 from .digests import (
     digest_candidates,
     digest_exists,
@@ -40,6 +52,7 @@ from .items import (
     item_count,
     irrelevant_texts,
     item_ids,
+    items_by_link,
     items_for_update,
     iter_items,
     queue,
@@ -63,12 +76,14 @@ from .records import (
     ItemEdit,
     ItemSeen,
     ItemText,
+    LinkedItem,
     Neighbour,
     Neighbours,
     NewItem,
     Repost,
     Review,
     ReviewEvent,
+    SourceDeferred,
     SourceState,
     SourceUpdate,
     StoredItem,
@@ -79,13 +94,14 @@ from .schema import SCHEMA, migrations
 from .sources import source_state, source_states, sync_sources
 
 __all__ = [
-    "StoreError", "iso", "utcnow", "apply", "dedup_columns", "match_columns", "BUSY_TIMEOUT_MS", "connect",
+    "StoreError", "StoreDamagedError", "StoreReadOnlyError", "StoreConnection", "connect_readonly", "damaged",
+    "recover_hint", "store_error", "verify", "iso", "utcnow", "apply", "dedup_columns", "match_columns", "BUSY_TIMEOUT_MS", "connect",
     "dumps", "write", "digest_candidates", "digest_exists", "digest_record", "fetch_failures", "first_fetch_at",
     "last_digest_date", "mark_sent", "previous_built_at", "recent_digests", "record_digest",
     "counts_by_source", "irrelevant_texts", "dedup_method_counts", "followers", "get_item", "item_count", "item_ids",
-    "items_for_update", "iter_items", "queue", "reposts", "review_counts", "review_history", "review_states", "stored_values", "versions", "index_clear",
+    "items_by_link", "items_for_update", "iter_items", "queue", "reposts", "review_counts", "review_history", "review_states", "stored_values", "versions", "index_clear",
     "indexed_count", "neighbours", "KEEP", "Change", "DigestRecord", "FailureSummary", "FetchRecord",
-    "Follower", "IndexEntry", "ItemChange", "ItemEdit", "ItemSeen", "ItemText", "Neighbour", "Neighbours", "NewItem",
-    "Repost", "Review", "ReviewEvent", "SourceState", "SourceUpdate", "StoredItem", "StoredKey", "Version",
+    "Follower", "IndexEntry", "ItemChange", "ItemEdit", "ItemSeen", "ItemText", "LinkedItem", "Neighbour", "Neighbours", "NewItem",
+    "Repost", "Review", "ReviewEvent", "SourceDeferred", "SourceState", "SourceUpdate", "StoredItem", "StoredKey", "Version",
     "SCHEMA", "migrations", "source_state", "source_states", "sync_sources",
 ]

@@ -28,6 +28,7 @@ from .records import (
     ItemEdit,
     ItemSeen,
     NewItem,
+    SourceDeferred,
     SourceUpdate,
 )
 
@@ -80,7 +81,7 @@ def _apply_one(db: sqlite_utils.Database, c: Change) -> int | None:
         return _insert(db, "items", {
             **_text_columns(c), "source": c.source, "guid": c.entry.guid, "guid_kind": c.entry.guid_kind,
             "published": iso(c.published), "published_is_fetch_time": int(c.published_is_fetch_time),
-            "fetched_at": iso(c.at)})
+            "date_note": c.date_note, "fetched_at": iso(c.at)})
     elif isinstance(c, ItemEdit):
         # Keep what the feed said before: the earlier text becomes a version row.
         version, title, summary, content, link = db.execute(
@@ -117,6 +118,8 @@ def _apply_one(db: sqlite_utils.Database, c: Change) -> int | None:
             if f.name != "name" and value is not KEEP:
                 cols[f.name] = iso(value) if hasattr(value, "tzinfo") else value
         _update(db, "sources", "name", c.name, cols)
+    elif isinstance(c, SourceDeferred):
+        db.execute("UPDATE sources SET deferred = ? WHERE name = ?", [c.reason, c.name])
     elif isinstance(c, FetchRecord):
         _insert(db, "fetches", {
             "source": c.source, "started_at": iso(c.started_at), "url": c.url, "status": c.status,

@@ -10,15 +10,15 @@ import sqlite_utils
 
 from ..times import iso, parse_iso, parse_iso_optional
 from .db import dumps, loads_list
-from .records import Follower, ItemText, Repost, ReviewEvent, StoredItem, StoredKey, Version
+from .records import Follower, ItemText, LinkedItem, Repost, ReviewEvent, StoredItem, StoredKey, Version
 
-__all__ = ["items_for_update", "get_item", "iter_items", "queue", "reposts", "followers", "item_ids",
+__all__ = ["items_for_update", "items_by_link", "get_item", "iter_items", "queue", "reposts", "followers", "item_ids",
            "versions", "review_history", "review_states", "stored_values", "review_counts", "irrelevant_texts", "item_count", "counts_by_source", "dedup_method_counts"]
 
 _COLUMNS = ("id", "source", "guid", "guid_kind", "link", "canonical_link", "title", "summary", "content",
             "summary_html", "author", "language", "published", "published_is_fetch_time", "fetched_at",
             "last_seen", "updated_at", "version", "content_hash", "relevant", "score", "topics", "keywords",
-            "hits", "duplicate_of", "dup_method", "dup_score", "dup_possible", "review_status")
+            "hits", "duplicate_of", "dup_method", "dup_score", "dup_possible", "review_status", "date_note")
 _SELECT = "SELECT " + ", ".join(f"items.{c}" for c in _COLUMNS) + " FROM items"
 _CHUNK = 500  # bound parameters per statement, well under SQLite's limit
 
@@ -36,7 +36,7 @@ def _item(row: tuple) -> StoredItem:
         score=r["score"], topics=loads_list(r["topics"]), keywords=loads_list(r["keywords"]),
         hits=[h for h in loads_list(r["hits"]) if isinstance(h, dict)], duplicate_of=r["duplicate_of"],
         dup_method=r["dup_method"], dup_score=r["dup_score"], dup_possible=bool(r["dup_possible"]),
-        review_status=r["review_status"],
+        review_status=r["review_status"], date_note=r["date_note"],
     )
 
 
@@ -50,6 +50,19 @@ def items_for_update(db: sqlite_utils.Database, source: str, guids: list[str]) -
                 f"SELECT guid, id, content_hash FROM items WHERE source = ? AND guid IN ({marks})",
                 [source, *chunk]):
             out[guid] = StoredKey(item_id, content_hash)
+    return out
+
+
+def items_by_link(db: sqlite_utils.Database, source: str, links: list[str]) -> dict[str, list[LinkedItem]]:
+    """A source's stored items with these canonical links, oldest first, by link."""
+    out: dict[str, list[LinkedItem]] = {}
+    for i in range(0, len(links), _CHUNK):
+        chunk = links[i:i + _CHUNK]
+        marks = ",".join("?" for _ in chunk)
+        for link, item_id, content_hash, guid in db.execute(
+                f"SELECT canonical_link, id, content_hash, guid FROM items WHERE source = ?"
+                f" AND canonical_link IN ({marks}) ORDER BY id", [source, *chunk]):
+            out.setdefault(link, []).append(LinkedItem(item_id, content_hash, guid))
     return out
 
 

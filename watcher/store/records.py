@@ -52,6 +52,7 @@ class SourceState:
     permanent_redirect: str | None
     disabled_reason: str | None
     feed_title: str | None
+    deferred: str | None = None  # why the last poll did not get to it
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,15 @@ class StoredKey:
 
     id: int
     content_hash: str
+
+
+@dataclass(frozen=True)
+class LinkedItem:
+    """A source's stored item found by its canonical link (for feeds that rotate guids)."""
+
+    id: int
+    content_hash: str
+    guid: str
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,7 @@ class StoredItem:
     dup_score: float | None
     dup_possible: bool
     review_status: str | None
+    date_note: str | None = None  # why it is dated by fetch time although the feed gave a date
 
 
 @dataclass(frozen=True)
@@ -187,6 +198,7 @@ class NewItem:
     dedup: DedupDecision
     review_status: str | None
     at: datetime  # fetched_at and last_seen
+    date_note: str | None = None  # why the feed's own date was not used, when it gave one
 
 
 @dataclass(frozen=True)
@@ -262,6 +274,15 @@ class SourceUpdate:
     feed_title: str | _Keep = KEEP
     permanent_redirect: str | _Keep = KEEP
     disabled_reason: str | _Keep = KEEP
+    deferred: str | None | _Keep = KEEP
+
+
+@dataclass(frozen=True)
+class SourceDeferred:
+    """A source the poll did not get to, and why: recorded for `status`; nothing else changes."""
+
+    name: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -283,4 +304,4 @@ class FetchRecord:
     updated_items: int
 
 
-Change = Union[NewItem, ItemEdit, ItemSeen, ItemChange, IndexEntry, SourceUpdate, FetchRecord]
+Change = Union[NewItem, ItemEdit, ItemSeen, ItemChange, IndexEntry, SourceUpdate, SourceDeferred, FetchRecord]

@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS sources (
     last_error_kind TEXT,
     permanent_redirect TEXT,      -- a 301/308 target: update sources.yaml to it
     disabled_reason TEXT,         -- set on 410 Gone; cleared when the url changes
-    feed_title TEXT
+    feed_title TEXT,
+    deferred TEXT                 -- why the last poll did not get to it (not a failure); cleared when polled
 );
 
 CREATE TABLE IF NOT EXISTS fetches (
@@ -82,6 +83,7 @@ CREATE TABLE IF NOT EXISTS items (
     dup_score REAL,
     dup_possible INTEGER NOT NULL DEFAULT 0,
     review_status TEXT,           -- NULL for items not queued; new | accepted | rejected | later
+    date_note TEXT,               -- why it is dated by fetch time although the feed gave a date
     UNIQUE (source, guid)
 );
 CREATE INDEX IF NOT EXISTS items_published ON items(published);
@@ -198,3 +200,17 @@ def m010_digests_reviews(db: sqlite_utils.Database) -> None:
 @migrations()
 def m020_dedup_index(db: sqlite_utils.Database) -> None:
     apply_sql(db, SCHEMA)
+
+
+@migrations()
+def m030_source_deferred(db: sqlite_utils.Database) -> None:
+    # Why the last poll did not get to a source (its host stopped answering, the poll's deadline):
+    # not a failure, so it has its own column rather than last_error; cleared when it is polled.
+    add_column(db, "sources", "deferred", "TEXT")
+
+
+@migrations()
+def m031_item_date_note(db: sqlite_utils.Database) -> None:
+    # Why an item is dated by its fetch time although its feed gave a date (an impossible one, or one
+    # before 1990 or days ahead): `show` and `export` say so. NULL: the feed's date was used, or it gave none.
+    add_column(db, "items", "date_note", "TEXT")

@@ -15,7 +15,7 @@ __all__ = ["sync_sources", "source_states", "source_state"]
 
 _COLUMNS = ("name", "url", "enabled", "etag", "last_modified", "last_attempt", "last_success", "next_check",
             "hold_until", "consecutive_failures", "failure_weight", "last_error", "last_error_kind",
-            "permanent_redirect", "disabled_reason", "feed_title")
+            "permanent_redirect", "disabled_reason", "feed_title", "deferred")
 
 
 def sync_sources(db: sqlite_utils.Database, sources: Sequence[Source]) -> None:
@@ -30,7 +30,7 @@ def sync_sources(db: sqlite_utils.Database, sources: Sequence[Source]) -> None:
                 db.execute(
                     "UPDATE sources SET url = ?, enabled = ?, etag = NULL, last_modified = NULL, hold_until = NULL,"
                     " next_check = NULL, consecutive_failures = 0, failure_weight = 0, permanent_redirect = NULL,"
-                    " disabled_reason = NULL WHERE name = ?",
+                    " disabled_reason = NULL, deferred = NULL WHERE name = ?",
                     [s.url, int(s.enabled), s.name],
                 )
             else:
@@ -56,4 +56,4 @@ def _state(row: tuple) -> SourceState:
         hold_until=parse_iso_optional(r["hold_until"]), consecutive_failures=r["consecutive_failures"],
         failure_weight=r["failure_weight"], last_error=r["last_error"], last_error_kind=r["last_error_kind"],
         permanent_redirect=r["permanent_redirect"], disabled_reason=r["disabled_reason"],
-        feed_title=r["feed_title"])
+        feed_title=r["feed_title"], deferred=r["deferred"])
