@@ -100,3 +100,20 @@ def test_worker_processes_import_no_sql_code() -> None:
             " or m in ('sqlite3', 'sqlite_utils', '_sqlite3')); print(bad); sys.exit(1 if bad else 0)")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+ITEM_WRITES = re.compile(r"\b(INSERT\s+(OR\s+[A-Z]+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+(items|item_versions|reviews)\b")
+
+
+def test_items_are_written_only_by_store_apply() -> None:
+    # One path for every change to an item: poll, rematch, recheck, review and import all go through
+    # store.apply (store/apply.py); no other module of the store writes items, versions or reviews.
+    found = []
+    for path in sorted(ALLOWED.rglob("*.py")):
+        if path.name == "apply.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            text = _strings(node)
+            if text is not None and ITEM_WRITES.search(text):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {text[:60]!r}")
+    assert not found, "items are written through store.apply only:\n" + "\n".join(found)
