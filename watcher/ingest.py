@@ -117,10 +117,11 @@ def stored_rows(db: sqlite_utils.Database, source: Source, guids: list[str]) -> 
 
 
 def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntry, *, deduper: Deduper,
-               now: datetime, stored: tuple | None) -> str:
+               now: datetime, stored: tuple | None, origin: str = "poll") -> str:
     """Insert or update one entry. Returns "new", "updated" or "seen". Runs inside the caller's transaction.
 
-    `stored` is what stored_rows() found of the entry's guid (None: not stored yet).
+    `stored` is what stored_rows() found of the entry's guid (None: not stored yet). `origin` is how a
+    new item came in (poll | backfill); an item already stored keeps the origin it had.
     """
     e = prepared.entry
     digest = prepared.content_hash
@@ -173,6 +174,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         published=store.iso(intent.published),
         published_is_fetch_time=int(intent.published_is_fetch_time),
         fetched_at=store.iso(now),
+        origin=origin,
         review_status=review_status_after(None, intent.match.relevant, decision.duplicate_of),
     )
     names = ", ".join(columns)
@@ -180,6 +182,27 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
     cur = db.execute(f"INSERT INTO items ({names}) VALUES ({marks})", list(columns.values()))
     _remember(deduper, cur.lastrowid, intent, prepared)
     return "new"
+
+
+def store_entries(db: sqlite_utils.Database, source: Source, entries: list[PreparedEntry], *, deduper: Deduper,
+                  now: datetime, origin: str = "poll") -> list[str]:
+    """Store a list of prepared entries of one source: "new", "updated", "seen" or "repeat" for each.
+
+    The one path every item takes into the store, polled or backfilled (watcher/backfill/). Runs
+    inside the caller's transaction."""
+    stored = stored_rows(db, source, [p.entry.guid for p in entries])
+    saved: set[str] = set()
+    kinds = []
+    for entry in entries:
+        guid = entry.entry.guid
+        if guid in saved:
+            # Listed twice in one feed: the first (feeds list newest first) is the item. Storing
+            # both made every poll of the unchanged feed an edit, and the edit an endless churn.
+            kinds.append("repeat")
+            continue
+        saved.add(guid)
+        kinds.append(save_entry(db, source, entry, deduper=deduper, now=now, stored=stored.get(guid), origin=origin))
+    return kinds
 
 
 def _schedule(db: sqlite_utils.Database, cfg: Config, source: Source, result: FetchResult,
@@ -228,19 +251,10 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
                 state.update(etag=result.etag, last_modified=result.last_modified)
                 if feed is not None and feed.title:
                     state["feed_title"] = feed.title
-            entries = prepared.entries if prepared is not None else []
-            stored = stored_rows(db, source, [p.entry.guid for p in entries])
-            saved: set[str] = set()
-            for entry in entries:
-                guid = entry.entry.guid
-                if guid in saved:
-                    # Listed twice in one feed: the first (feeds list newest first) is the item. Storing
-                    # both made every poll of the unchanged feed an edit, and the edit an endless churn.
-                    continue
-                saved.add(guid)
-                kind = save_entry(db, source, entry, deduper=deduper, now=now, stored=stored.get(guid))
-                outcome.new += kind == "new"
-                outcome.updated += kind == "updated"
+            kinds = store_entries(db, source, prepared.entries if prepared is not None else [],
+                                  deduper=deduper, now=now)
+            outcome.new = kinds.count("new")
+            outcome.updated = kinds.count("updated")
         if result.permanent_redirect:
             state["permanent_redirect"] = result.permanent_redirect
         sets = ", ".join(f"{k} = ?" for k in state)

@@ -105,6 +105,8 @@ def status(app: App, fmt: str) -> None:
                        f"{app.config.path.name}")
         if r.disabled_reason:
             click.echo(f"note: {r.name} is disabled: {r.disabled_reason}")
+        if r.backfilled:
+            click.echo(f"note: {r.name} last backfilled {r.backfilled} (`watcher coverage` shows what is covered)")
 
 
 @click.command()
