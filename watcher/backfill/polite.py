@@ -85,6 +85,8 @@ class Polite:
                          f"taking it as `Disallow: /` until it can (RFC 9309)")
                 text = "User-agent: *\nDisallow: /\n"
             rules = self._robots[host] = Protego.parse(text)
+            # The pause after robots.txt itself was set before its Crawl-delay was known.
+            self._next_at[host] = max(self._next_at.get(host, 0.0), time.monotonic() + self.interval(host))
         return rules
 
     async def sitemaps(self, url: str) -> list[str]:
