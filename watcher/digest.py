@@ -283,6 +283,8 @@ def _candidates(db: sqlite_utils.Database, cutoff: datetime) -> list[dict]:
     cur = db.execute(
         f"SELECT {_ITEM_COLUMNS} FROM items WHERE relevant = 1 AND duplicate_of IS NULL"
         " AND COALESCE(review_status, '') != 'rejected' AND fetched_at < ?"
+        # Backfilled items are old news found today: they wait in the review queue, never a digest.
+        " AND origin = 'poll'"
         " AND id NOT IN (SELECT item_id FROM digest_items)",
         [store.iso(cutoff)],
     )

@@ -26,7 +26,7 @@ FIELDS = (
     "id", "source", "guid", "link", "canonical_link", "title", "summary", "published",
     "published_is_fetch_time", "date_note", "fetched_at", "updated_at", "version", "language",
     "relevant", "score", "topics", "keywords",
-    "duplicate_of", "dup_method", "dup_score", "dup_possible",
+    "duplicate_of", "dup_method", "dup_score", "dup_possible", "origin",
     "review_status", "review_version",
 )
 # Fields that are not an `items` column. review_version: how many review decisions the item had at

@@ -171,10 +171,11 @@ def same_item(candidates: list[tuple], content_hash: str, poll_guids: set[str]) 
 
 
 def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntry, *, deduper: Deduper,
-               now: datetime, stored: tuple | None) -> str:
+               now: datetime, stored: tuple | None, origin: str = "poll") -> str:
     """Insert or update one entry. Returns "new", "updated" or "seen". Runs inside the caller's transaction.
 
-    `stored` is what stored_rows() found of the entry's guid (None: not stored yet).
+    `stored` is what stored_rows() found of the entry's guid (None: not stored yet). `origin` is how a
+    new item came in (poll | backfill); an item already stored keeps the origin it had.
     """
     e = prepared.entry
     digest = prepared.content_hash
@@ -228,6 +229,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         published_is_fetch_time=int(intent.published_is_fetch_time),
         date_note=intent.date_note,
         fetched_at=store.iso(now),
+        origin=origin,
         review_status=review_status_after(None, intent.match.relevant, decision.duplicate_of),
     )
     names = ", ".join(columns)
@@ -235,6 +237,42 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
     cur = db.execute(f"INSERT INTO items ({names}) VALUES ({marks})", list(columns.values()))
     _remember(deduper, cur.lastrowid, intent, prepared)
     return "new"
+
+
+def store_entries(db: sqlite_utils.Database, source: Source, entries: list[PreparedEntry], *, deduper: Deduper,
+                  now: datetime, origin: str = "poll") -> list[str]:
+    """Store a list of prepared entries of one source: "new", "updated", "seen" or "repeat" for each.
+
+    The one path every item takes into the store, polled or backfilled (watcher/backfill/). Runs
+    inside the caller's transaction."""
+    poll_guids = {p.entry.guid for p in entries}
+    stored = stored_rows(db, source, list(poll_guids))
+    by_link = stored_by_link(db, source, sorted({p.canonical_link for p in entries
+                                                 if p.canonical_link and p.entry.guid not in stored}))
+    saved: set[str] = set()
+    saved_keys: set[tuple[str, str]] = set()
+    claimed: set[int] = set()  # stored rows an entry of this list turned out to be
+    kinds = []
+    for entry in entries:
+        guid = entry.entry.guid
+        key = (entry.canonical_link or "", entry.content_hash)
+        if guid in saved or (entry.canonical_link and key in saved_keys):
+            # Listed twice in one feed (under one guid, or two guids with the same link and text):
+            # the first (feeds list newest first) is the item. Storing both made every poll of the
+            # unchanged feed an edit, and the edit an endless churn.
+            kinds.append("repeat")
+            continue
+        saved.add(guid)
+        saved_keys.add(key)
+        row = stored.get(guid)
+        if row is None and entry.canonical_link:
+            row = same_item(by_link.get(entry.canonical_link, []), entry.content_hash, poll_guids)
+            if row is not None and row[0] in claimed:
+                row = None  # two new entries cannot both be one stored item: the second is new
+        if row is not None:
+            claimed.add(row[0])
+        kinds.append(save_entry(db, source, entry, deduper=deduper, now=now, stored=row, origin=origin))
+    return kinds
 
 
 def _schedule(db: sqlite_utils.Database, cfg: Config, source: Source, result: FetchResult,
@@ -283,34 +321,10 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
                 state.update(etag=result.etag, last_modified=result.last_modified)
                 if feed is not None and feed.title:
                     state["feed_title"] = feed.title
-            entries = prepared.entries if prepared is not None else []
-            poll_guids = {p.entry.guid for p in entries}
-            stored = stored_rows(db, source, list(poll_guids))
-            by_link = stored_by_link(db, source, sorted({p.canonical_link for p in entries
-                                                         if p.canonical_link and p.entry.guid not in stored}))
-            saved: set[str] = set()
-            saved_keys: set[tuple[str, str]] = set()
-            claimed: set[int] = set()  # stored rows an entry of this poll turned out to be
-            for entry in entries:
-                guid = entry.entry.guid
-                key = (entry.canonical_link or "", entry.content_hash)
-                if guid in saved or (entry.canonical_link and key in saved_keys):
-                    # Listed twice in one feed (under one guid, or two guids with the same link and
-                    # text): the first (feeds list newest first) is the item. Storing both made every
-                    # poll of the unchanged feed an edit, and the edit an endless churn.
-                    continue
-                saved.add(guid)
-                saved_keys.add(key)
-                row = stored.get(guid)
-                if row is None and entry.canonical_link:
-                    row = same_item(by_link.get(entry.canonical_link, []), entry.content_hash, poll_guids)
-                    if row is not None and row[0] in claimed:
-                        row = None  # two new entries cannot both be one stored item: the second is new
-                if row is not None:
-                    claimed.add(row[0])
-                kind = save_entry(db, source, entry, deduper=deduper, now=now, stored=row)
-                outcome.new += kind == "new"
-                outcome.updated += kind == "updated"
+            kinds = store_entries(db, source, prepared.entries if prepared is not None else [],
+                                  deduper=deduper, now=now)
+            outcome.new = kinds.count("new")
+            outcome.updated = kinds.count("updated")
         state["deferred"] = None  # it was polled: an earlier deferral is over
         if result.permanent_redirect:
             state["permanent_redirect"] = result.permanent_redirect

@@ -99,6 +99,10 @@ class FeedData:
     parser: str  # "fastfeedparser" | "feedparser" | "json" (JSON Feed)
     problem: str | None = None  # a bozo problem that a lenient parse recovered from
     failure: Failure | None = None  # no usable feed at all
+    # The feed's own <link rel=... href=...> (absolute), e.g. RFC 5005 "prev-archive" and "next":
+    # what a backfill follows into the archive. And its <generator> ("WordPress" has ?paged=N).
+    links: tuple[tuple[str, str], ...] = ()
+    generator: str | None = None
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,14 @@ class SourceStatus:
     permanent_redirect: str | None
     disabled_reason: str | None
     deferred: str | None = None  # why the last poll did not get to it; not a failure
+    backfilled: str | None = None  # the latest backfill: "2026-11-21T05:20:00Z complete 2026-10-01..2026-10-31"
 
 
 def source_status(cfg: Config, db: sqlite_utils.Database) -> list[SourceStatus]:
+    from .backfill.ledger import last_backfilled
+
     counts = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
+    backfills = last_backfilled(db)
     rows = {
         r[0]: r
         for r in db.execute(
@@ -48,8 +52,16 @@ def source_status(cfg: Config, db: sqlite_utils.Database) -> list[SourceStatus]:
             name=s.name, enabled=s.enabled and not r[9], last_success=r[1], last_attempt=r[2], last_error=r[3],
             last_error_kind=r[4], failures=r[5], next_check=r[6], hold_until=r[7], items=counts.get(s.name, 0),
             permanent_redirect=r[8], disabled_reason=r[9], deferred=r[10],
+            backfilled=_backfilled(backfills.get(s.name)),
         ))
     return out
+
+
+def _backfilled(run: tuple[str, str, str, str] | None) -> str | None:
+    if run is None:
+        return None
+    at, status, since, until = run
+    return f"{at.replace('+00:00', 'Z')} {status} {since}..{until}"
 
 
 def item_detail(db: sqlite_utils.Database, item_id: int) -> dict:

@@ -648,3 +648,36 @@ def m031_item_date_note(db: sqlite_utils.Database) -> None:
     # Why an item is dated by its fetch time although its feed gave a date (an impossible one, or one
     # before 1990 or days ahead): `show` and `export` say so. NULL: the feed's date was used, or it gave none.
     _exec(db, "ALTER TABLE items ADD COLUMN date_note TEXT;")
+
+
+@migrations()
+def m032_backfill(db: sqlite_utils.Database) -> None:
+    # items.origin: how an item came in. Existing rows were all polled. The digest leaves backfilled
+    # items to the review queue (old news must not look like today's).
+    # backfill_runs: the coverage ledger of watcher/backfill/ (one row per source and date range):
+    # what was backfilled, how, and where a stopped run resumes (cursor, saved with each page's items).
+    _exec(db, """
+ALTER TABLE items ADD COLUMN origin TEXT NOT NULL DEFAULT 'poll';  -- poll | backfill
+
+CREATE TABLE backfill_runs (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES sources(name),
+    since TEXT NOT NULL,          -- YYYY-MM-DD, first day of the range (UTC)
+    until TEXT NOT NULL,          -- YYYY-MM-DD, last day of the range, inclusive
+    requested TEXT NOT NULL,      -- auto | feed | wordpress | sitemap | wayback: what was asked for
+    method TEXT,                  -- the method used (auto: the one it chose); NULL until chosen
+    status TEXT NOT NULL,         -- running | partial | complete | failed
+    cursor TEXT,                  -- JSON: where a partial run resumes
+    notes TEXT NOT NULL DEFAULT '[]',  -- JSON list: why auto skipped each earlier method
+    error TEXT,                   -- why it failed or stopped
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    requests INTEGER NOT NULL DEFAULT 0,
+    items_found INTEGER NOT NULL DEFAULT 0,
+    items_new INTEGER NOT NULL DEFAULT 0,
+    items_relevant INTEGER NOT NULL DEFAULT 0,
+    reached TEXT                  -- the oldest publication date seen so far
+);
+CREATE INDEX backfill_runs_source ON backfill_runs(source, since, until);
+""")

@@ -7,6 +7,7 @@ and nowhere else. Command groups live in sibling modules, one per area:
     keywords.py  keywords derive|test|report, rematch
     dedup.py     dedup --recheck
     daily.py     run, digest, review
+    backfill.py  backfill, coverage
 """
 
 from __future__ import annotations
@@ -100,9 +101,9 @@ def cli(ctx: click.Context, config_path: Path) -> None:
 
 
 def _register() -> None:
-    from . import core, daily, dedup, keywords
+    from . import backfill, core, daily, dedup, keywords
 
-    for module in (core, keywords, dedup, daily):
+    for module in (core, keywords, dedup, daily, backfill):
         for command in module.COMMANDS:
             cli.add_command(command)
 
