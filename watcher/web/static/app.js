@@ -42,6 +42,12 @@
       note(status + ": " + group.map((g) => "#" + g.id).join(", ") + " (u undoes)");
     });
   }
+  function decideAndMove(status) {
+    // As in a mail client's triage: decide the current item, then go on to the next one.
+    if (!current || !row(current)) return;
+    decide([current], status);
+    move(1);
+  }
   function undoLast() {
     const group = undo.pop();
     if (!group) { note("nothing to undo"); return; }
@@ -76,9 +82,9 @@
     const act = {
       j: () => move(1),
       k: () => move(-1),
-      a: () => current && decide([current], "accepted"),
-      r: () => current && decide([current], "rejected"),
-      l: () => current && decide([current], "later"),
+      a: () => decideAndMove("accepted"),
+      r: () => decideAndMove("rejected"),
+      l: () => decideAndMove("later"),
       u: () => undoLast(),
       z: () => undoLast(),
       o: () => {
