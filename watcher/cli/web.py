@@ -21,16 +21,15 @@ def serve(app: App, host: str, port: int, open_browser: bool) -> None:
     import uvicorn
 
     from ..web.app import create_app, reviewer
-    from ..web.security import is_loopback
+    from ..web.security import bind_warning, is_loopback
 
     cfg = app.config
     web = create_app(cfg, host=host, port=port, db=app.db)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
-    if not is_loopback(host):
-        click.echo(f"warning: the review page has no login; anyone who can reach {shown_host}:{port} can read "
-                   f"the queue and record decisions as {reviewer(cfg)}. Use --host 127.0.0.1 unless you mean it.",
-                   err=True)
+    warning = bind_warning(host, port, reviewer(cfg))
+    if warning:
+        click.echo(warning, err=True)
     click.echo(f"the review page is at {url} (deciding as {reviewer(cfg)}); Ctrl-C stops it", err=True)
     if open_browser:
         threading.Timer(0.8, webbrowser.open, [url if is_loopback(host) else f"http://127.0.0.1:{port}/"]).start()

@@ -50,6 +50,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def bind_warning(host: str, port: int, who: str) -> str | None:
+    """What `watcher serve` says before it listens on an address other machines can reach."""
+    if is_loopback(host):
+        return None
+    shown = f"[{host}]" if ":" in host else host
+    return (f"warning: the review page has no login; anyone who can reach {shown}:{port} can read the queue "
+            f"and record decisions as {who}. Use --host 127.0.0.1 unless you mean it.")
+
+
 def allowed_hosts(bind: str, port: int) -> frozenset[str]:
     """The Host header values this server answers to: the loopback names, the address it is bound to,
     and, when bound to every interface, this machine's own names and addresses."""
