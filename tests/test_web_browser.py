@@ -216,6 +216,28 @@ def test_a_keyboard_review_is_recorded_like_the_cli_and_exported(page, served):
 
 
 @needs_browser
+def test_a_selection_is_decided_at_once_and_undone_at_once(page, served):
+    page.goto(served.url + "/?source=wire-en")
+    ids = _ids(page)
+    assert len(ids) >= 2, ids
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    page.keyboard.press("R")
+    for i in ids[:2]:
+        _wait_status(page, i, "rejected")
+    assert all(served.statuses()[i] == "rejected" for i in ids[:2])
+    page.keyboard.press("u")
+    for i in ids[:2]:
+        _wait_status(page, i, "new")
+    assert all(served.statuses()[i] == "new" for i in ids[:2])
+    page.keyboard.press("?")
+    assert page.locator("dialog#keys").is_visible()
+    assert page.errors == [], page.errors
+
+
+@needs_browser
 def test_hostile_items_render_as_text_and_no_script_runs(page, served):
     # Control: the same payloads, unescaped, do run in this browser and mark the page.
     raw = (XSS / "hostile.rss").read_text(encoding="utf-8")
