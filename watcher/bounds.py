@@ -66,6 +66,8 @@ SETTINGS: dict[str, Bound] = {
     "seeds": Bound("path", 1, 4096, _PATH + "; 4096 is the longest path Linux opens"),
     "state": Bound("path", 1, 4096, _PATH + "; 4096 is the longest path Linux opens"),
     "keywords": Bound("path", 1, 4096, _PATH + "; 4096 is the longest path Linux opens"),
+    "reviewer": Bound("text", 1, 100, "who `watcher serve` records review decisions as (leave it out for the "
+                      "OS user): one line, not empty, short enough for the review history"),
     # -- fetch: ------------------------------------------------------------------------------------
     "fetch.concurrency": Bound("int", 1, 1000, "0 never starts a request, so the poll hangs; past 1000 "
                                "open connections the process runs out of file descriptors (ulimit 1024)"),

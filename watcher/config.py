@@ -119,6 +119,7 @@ class Config:
     smtp: SmtpSettings = SmtpSettings()
     backfill: BackfillSettings = BackfillSettings()
     default_interval: int = 3600
+    reviewer: str | None = None  # who the review page decides as; None: the OS user
 
     @property
     def db_path(self) -> Path:
@@ -138,7 +139,7 @@ SECTIONS: dict[str, type] = {
     "smtp": SmtpSettings,
     "backfill": BackfillSettings,
 }
-TOP_KEYS = ("sources", "seeds", "state", "keywords", "interval", *SECTIONS)
+TOP_KEYS = ("sources", "seeds", "state", "keywords", "interval", "reviewer", *SECTIONS)
 SOURCE_KEYS = tuple(f.name for f in dataclasses.fields(Source) if f.name != "line")
 
 
@@ -260,6 +261,7 @@ def check(path: Path) -> tuple[Config | None, list[Problem]]:
     default_interval = 3600
     if "interval" in top:
         default_interval = _setting(ck, "interval", top["interval"], "interval") or default_interval
+    reviewer = _setting(ck, "reviewer", top["reviewer"], "reviewer") if "reviewer" in top else None
     sections = {name: _section(ck, name, top[name]) for name in SECTIONS if name in top}
     digest, smtp = sections.get("digest", DigestSettings()), sections.get("smtp", SmtpSettings())
     smtp_node = top.get("smtp")
@@ -301,7 +303,8 @@ def check(path: Path) -> tuple[Config | None, list[Problem]]:
 
     ck.problems.sort(key=lambda p: p.line)
     cfg = Config(path=path.resolve(), sources=tuple(sources), seeds_dir=seeds, state_dir=state,
-                 keywords_path=keywords, default_interval=default_interval, **sections)
+                 keywords_path=keywords, default_interval=default_interval, reviewer=reviewer,
+                 **sections)
     return cfg, ck.problems
 
 

@@ -8,6 +8,7 @@ and nowhere else. Command groups live in sibling modules, one per area:
     dedup.py     dedup --recheck
     daily.py     run, digest, review
     backfill.py  backfill, coverage
+    web.py       serve (the review page)
 """
 
 from __future__ import annotations
@@ -101,9 +102,9 @@ def cli(ctx: click.Context, config_path: Path) -> None:
 
 
 def _register() -> None:
-    from . import backfill, core, daily, dedup, keywords
+    from . import backfill, core, daily, dedup, keywords, web
 
-    for module in (core, keywords, dedup, daily, backfill):
+    for module in (core, keywords, dedup, daily, backfill, web):
         for command in module.COMMANDS:
             cli.add_command(command)
 

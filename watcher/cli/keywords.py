@@ -8,67 +8,33 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import click
 
 from .. import derive as derive_mod
-from .. import display, store
-from ..report import snippet as hit_snippet
-from ..errors import ConfigError, UsageError
-from ..keywords import KeywordList, Rule, Term, check_keywords, load_keywords
+from .. import display, store, tuning
+from ..errors import UsageError
+from ..keywords import check_keywords, load_keywords
 from ..match import Matcher, review_status_after
 from ..model import MatchResult
 from . import App, pass_app
 from . import parse_since, since_option
 
-CONTEXT_CHARS = 50  # shown either side of a matched term
 TERMS_SHOWN = 12  # terms named in `keywords test`'s summary of the added items
 
-
-@dataclass
-class Row:
-    id: int
-    title: str
-    summary: str
-    content: str
-    language: str | None
-    published: str
-    relevant: bool
-    duplicate_of: str | None
-    review_status: str | None
+Row = tuning.Row
+_match = tuning.match_row
+_snippet = tuning.row_snippet
 
 
 def _rows(app: App, since: str | None) -> Iterator[Row]:
-    dt = parse_since(since)
-    sql = ("SELECT id, title, summary, content, language, published, relevant, duplicate_of, review_status "
-           "FROM items")
-    params: list = []
-    if dt is not None:
-        sql += " WHERE published >= ?"
-        params.append(store.iso(dt))
-    sql += " ORDER BY published, id"
-    for r in app.reader.execute(sql, params).fetchall():
-        yield Row(r[0], r[1] or "", r[2] or "", r[3] or "", r[4], r[5], bool(r[6]), r[7], r[8])
-
-
-def _match(m: Matcher, r: Row) -> MatchResult:
-    return m.match(r.title, r.summary, r.content, r.language)
+    return tuning.stored_rows(app.reader, parse_since(since))
 
 
 def _current(app: App) -> Matcher:
     return Matcher.load(app.config.keywords_path)
-
-
-def _snippet(r: Row, result: MatchResult, terms: set[str] | None = None) -> str:
-    """The first hit (of the given terms, if any) with some text either side, on one line."""
-    for h in result.hits:
-        if terms is None or h.term in terms:
-            text = {"title": r.title, "summary": r.summary, "content": r.content}[h.field]
-            return f"{h.field}: {hit_snippet(text, h.start, h.end, CONTEXT_CHARS)}"
-    return ""
 
 
 def _line(r: Row, result: MatchResult | None = None) -> str:
@@ -128,29 +94,6 @@ def keywords_group() -> None:
     """Build and tune the keyword list (seeds/keywords.yaml unless `keywords:` says otherwise)."""
 
 
-def _with_term(kl: KeywordList, text: str, lang: str, weight: float | None) -> KeywordList:
-    """The current list plus one term, in a topic of its own, weighing the threshold unless told."""
-    term = Term(text=text, lang=lang, line=0)
-    # Validated the same way a list entry is: too short, no letters, a * in the middle.
-    _, problems = _check_term(text, lang)
-    if problems:
-        raise ConfigError.from_problems(problems)
-    rule = Rule(topic="candidate", weight=weight if weight is not None else kl.threshold, terms=(term,), line=0)
-    return KeywordList(threshold=kl.threshold, title_weight=kl.title_weight, context=kl.context,
-                       ignore=kl.ignore, rules=kl.rules + (rule,), path=kl.path, topic_lines=kl.topic_lines)
-
-
-def _check_term(text: str, lang: str):
-    import tempfile
-
-    body = f"threshold: 1\ntopics:\n  candidate:\n    - weight: 1\n      {lang}: [{json.dumps(text, ensure_ascii=False)}]\n"
-    with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "term.yaml"
-        p.write_text(body, encoding="utf-8")
-        kl, problems = check_keywords(p)
-    return kl, [type(x)("--term", 0, x.message) for x in problems]
-
-
 @keywords_group.command("test")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--term", "term", help="Try one term on top of the current list instead of a whole file.")
@@ -170,17 +113,10 @@ def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: f
         candidate = Matcher.from_list(load_keywords(file))
         label = str(file)
     else:
-        candidate = Matcher.from_list(_with_term(current.list, term, lang, weight))
+        candidate = Matcher.from_list(tuning.with_term(current.list, term, lang, weight))
         label = f"--term {term!r}"
-    added, dropped, kept = [], [], 0
-    for r in _rows(app, since):
-        old, new = _match(current, r), _match(candidate, r)
-        if new.relevant and not old.relevant:
-            added.append((r, new))
-        elif old.relevant and not new.relevant:
-            dropped.append((r, old))
-        elif new.relevant:
-            kept += 1
+    t = tuning.trial(current, candidate, _rows(app, since))
+    added, dropped, kept = t.added, t.dropped, t.kept
     focus = {term} if term else None
     click.echo(f"{label} compared with {app.config.keywords_path} (nothing is changed)")
     click.echo(f"would add {len(added)} items:")
@@ -204,34 +140,7 @@ def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: f
 @pass_app
 def report(app: App, fmt: str, since: str | None) -> None:
     """Per term: hits, items it alone made relevant, last hit, accepted/rejected; and terms that never hit."""
-    m = _current(app)
-    kl = m.list
-    stats: dict[tuple[str, str], dict] = {}
-    for topic, t in kl.terms():
-        stats.setdefault((topic, t.text), {"topic": topic, "term": t.text, "lang": t.lang, "line": t.line,
-                                           "hits": 0, "alone": 0, "last_hit": None, "accepted": 0,
-                                           "rejected": 0})
-    for r in _rows(app, since):
-        res = _match(m, r)
-        contrib: dict[tuple[str, str], float] = {}
-        for h in res.hits:
-            value = h.weight * (kl.title_weight if h.field == "title" else 1.0)
-            key = (h.topic, h.term)
-            contrib[key] = max(contrib.get(key, 0.0), value)
-        for key, value in contrib.items():
-            s = stats.get(key)
-            if s is None:
-                continue
-            s["hits"] += 1
-            if res.relevant and res.score - value < kl.threshold:
-                s["alone"] += 1
-            if s["last_hit"] is None or r.published > s["last_hit"]:
-                s["last_hit"] = r.published
-            if r.review_status in ("accepted", "rejected"):
-                s[r.review_status] += 1
-    rows = list(stats.values())
-    used = sorted((s for s in rows if s["hits"]), key=lambda s: (-s["hits"], s["topic"], s["term"]))
-    never = [s for s in rows if not s["hits"]]
+    used, never = tuning.term_report(_current(app), _rows(app, since))
     if fmt == "json":
         click.echo(json.dumps({"list": str(app.config.keywords_path), "terms": used, "never_hit": never},
                               ensure_ascii=False, indent=2))
