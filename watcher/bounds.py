@@ -125,6 +125,8 @@ SETTINGS: dict[str, Bound] = {
     "source.interval": Bound("duration", MINUTE, 30 * DAY, _DURATION),
     "source.enabled": Bound("bool", why="on or off"),
     "source.tags": Bound("words", 1, 50, "labels for your own use: each one short, on one line"),
+    "source.fulltext": Bound("choice", why="when to fetch the article page of an entry: auto (short text "
+                             "that could matter), always, or never", choices=("auto", "always", "never")),
     # -- the keyword list (seeds/keywords.yaml) ----------------------------------------------------
     "keywords.threshold": Bound("number", 0, 100, "a score is a sum of weights: 0 or less makes every item "
                                 "relevant; past 100 (an extra zero) no item ever is", lo_open=True),

@@ -296,8 +296,13 @@ class Fetcher:
             sem = self._hosts[host] = asyncio.Semaphore(self.settings.per_host)
         return sem
 
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
-        """GET one feed URL, following redirects; every outcome comes back as a FetchResult."""
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                    accept: str | None = None, content_types: tuple[str, ...] = ()) -> FetchResult:
+        """GET one feed URL, following redirects; every outcome comes back as a FetchResult.
+
+        `accept` and `content_types` are for article pages (watcher/fulltext): the Accept header to
+        send, and the media types whose body is read at all; any other type is a NOT_A_FEED failure
+        before a byte of its body is read (a 50 MB PDF costs one response header)."""
         if self._client is None:
             raise RuntimeError("use Fetcher inside `async with Fetcher(settings) as f:`")
         problem = check_url(url)
@@ -309,6 +314,8 @@ class Fetcher:
             conditional["If-None-Match"] = etag
         if last_modified:
             conditional["If-Modified-Since"] = last_modified
+        if accept:
+            conditional["Accept"] = accept
 
         s = self.settings
         budget = s.total_timeout  # seconds of actual network time left, across all hops
@@ -321,7 +328,8 @@ class Fetcher:
                 started = time.monotonic()
                 try:
                     async with asyncio.timeout(budget - spent):
-                        outcome = await self._hop(url, current, conditional, etag, last_modified, hops)
+                        outcome = await self._hop(url, current, conditional, etag, last_modified, hops,
+                                                  content_types)
                 except TimeoutError:
                     spent += time.monotonic() - started
                     return FetchResult(url=url, final_url=current, status=None, elapsed=spent, failure=Failure(
@@ -345,7 +353,8 @@ class Fetcher:
             current = target
 
     async def _hop(self, url: str, current: str, conditional: dict[str, str], etag: str | None,
-                   last_modified: str | None, hops: list[int]) -> FetchResult | tuple[int, str]:
+                   last_modified: str | None, hops: list[int], content_types: tuple[str, ...] = ()
+                   ) -> FetchResult | tuple[int, str]:
         """One request. Returns the final result, or (status, target) for a redirect to follow."""
         assert self._client is not None
         request = self._client.build_request("GET", current, headers=conditional)
@@ -384,6 +393,11 @@ class Fetcher:
                               etag=headers.get("etag") or etag,
                               last_modified=headers.get("last-modified") or last_modified)
             if 200 <= status < 300:
+                media = headers.get("content-type", "").split(";")[0].strip().lower()
+                if content_types and media and media not in content_types:
+                    return result(failure=Failure(
+                        FailureKind.NOT_A_FEED, f"{current} is {media}, not {' or '.join(content_types)}; "
+                        f"its body was not read", status=status))
                 return await self._body(response, result, current, permanent)
             return result(failure=_status_failure(status, response.reason_phrase, response.headers, current))
         finally:

@@ -36,6 +36,7 @@ from .dedup import Deduper, SeedIndex
 from .choices import unknown_message
 from .errors import UsageError
 from .fetch import Fetcher
+from .fulltext.enrich import FulltextPoll
 from .ingest import SourceOutcome, store_source
 from .match import Matcher
 from .model import FetchResult
@@ -199,6 +200,8 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
         async with ahead:
             source, result, prepared, elapsed = await _fetch_and_prepare(
                 fetcher, pool, matcher, source, *validators.get(source.name, (None, None)))
+            if prepared is not None:  # full text (issue 11): article pages of short entries that could matter
+                prepared = await pages.enrich(source, prepared)
             stored = asyncio.get_running_loop().create_future()
             ready.put_nowait(_Ready(i, source, result, prepared, elapsed, stored))
             await stored  # keeps its read-ahead slot until its entries are in the store's hands
@@ -235,6 +238,7 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
                 log.info("%s", outcomes[r.index].log_line())
 
     async with Fetcher(cfg.fetch) as fetcher:
+        pages = FulltextPoll(cfg, db, fetcher, pool, matcher, now)
         try:
             async with asyncio.TaskGroup() as tasks:  # one failing task (a bug, a store error) stops all
                 tasks.create_task(store_all())

@@ -291,3 +291,18 @@ CREATE INDEX dedup_indexed_published ON dedup_indexed(published);
 
 CREATE INDEX items_duplicate_of ON items(duplicate_of);  -- also_in(): the reposts of an original
 """)
+
+
+@migrations()
+def m030_fulltext(db: sqlite_utils.Database) -> None:
+    # Full text for summary-only feeds (issue 11; watcher/fulltext/, whose storeops.py holds its SQL).
+    # `content` stays the text that is matched and deduplicated: the article page's, when fetched, with
+    # the feed's own kept in feed_content. Stores made before this step read as content_source 'feed'.
+    _exec(db, """
+ALTER TABLE items ADD COLUMN content_source TEXT NOT NULL DEFAULT 'feed';  -- feed | page
+ALTER TABLE items ADD COLUMN feed_content TEXT;      -- the feed's own content when content is the page's
+ALTER TABLE items ADD COLUMN page_link TEXT;         -- the link a page was fetched or considered for
+ALTER TABLE items ADD COLUMN page_status TEXT;       -- NULL | ok | skipped | robots | not_html | ... (storeops.py)
+ALTER TABLE items ADD COLUMN page_note TEXT;         -- why, in words
+ALTER TABLE items ADD COLUMN page_fetched_at TEXT;   -- UTC
+""")

@@ -1,0 +1,105 @@
+"""Every SQL statement of the full-text feature, as named operations (the schema step is in store.py).
+
+Columns on `items` (migration m030_fulltext):
+    content_source   feed | page: where `content`, the text matched and deduplicated, came from
+    feed_content     the feed's own content, kept when `content` holds the page's text
+    page_link        the link a page was fetched (or considered) for: a new link means a new page
+    page_status      NULL (never considered) | ok | skipped | robots | not_html | encoding | no_text |
+                     deferred | a fetch failure kind (timeout, too_large, bad_url, http_4xx, ...)
+    page_note        why, in words; shown by `watcher show`
+    page_fetched_at  when the request was made (UTC)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Iterator
+
+import sqlite_utils
+
+if TYPE_CHECKING:
+    from ..prepare import PreparedEntry
+
+
+@dataclass(frozen=True)
+class PageState:
+    id: int
+    content_hash: str
+    page_link: str | None
+    page_status: str | None
+    page_note: str | None
+    page_fetched_at: str | None
+
+
+def page_state(db: sqlite_utils.Database, source: str, guids: list[str]) -> dict[str, PageState]:
+    """What the store knows of these guids' pages, by guid; one query per 500 guids."""
+    out: dict[str, PageState] = {}
+    for i in range(0, len(guids), 500):
+        chunk = guids[i:i + 500]
+        marks = ",".join("?" for _ in chunk)
+        for row in db.execute("SELECT guid, id, content_hash, page_link, page_status, page_note, page_fetched_at"
+                              f" FROM items WHERE source = ? AND guid IN ({marks})", [source, *chunk]):
+            out[row[0]] = PageState(*row[1:])
+    return out
+
+
+def stored_page_text(db: sqlite_utils.Database, item_id: int) -> str | None:
+    row = db.execute("SELECT content FROM items WHERE id = ? AND content_source = 'page'", [item_id]).fetchone()
+    return row[0] if row else None
+
+
+def page_columns(prepared: "PreparedEntry") -> dict:
+    """The page columns ingest writes with an entry (none when the full-text step did not see it)."""
+    info = getattr(prepared, "fulltext", None)
+    if info is None:
+        return {}
+    return {"content_source": info.content_source, "feed_content": info.feed_content, "page_link": info.link,
+            "page_status": info.status, "page_note": info.note or None, "page_fetched_at": info.fetched_at}
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    id: int
+    source: str
+    guid: str
+    link: str | None
+    title: str
+    summary: str
+    content: str
+    language: str | None
+    content_source: str
+    feed_content: str | None
+    published_is_fetch_time: bool
+
+
+def candidates(db: sqlite_utils.Database, sources: list[str], since: datetime | None,
+               missing: bool) -> list[StoredItem]:
+    """Items of these sources for `watcher fulltext`, oldest first; with `missing`, only those whose
+    text is still the feed's (never fetched, skipped, or failed)."""
+    marks = ",".join("?" for _ in sources)
+    sql = ("SELECT id, source, guid, link, title, summary, content, language, content_source, feed_content,"
+           f" published_is_fetch_time FROM items WHERE source IN ({marks})")
+    params: list = list(sources)
+    if since is not None:
+        sql += " AND published >= ?"
+        params.append(since.isoformat())
+    if missing:
+        sql += " AND content_source = 'feed'"
+    sql += " ORDER BY published, id"
+    return [StoredItem(*r[:10], bool(r[10])) for r in db.execute(sql, params)]
+
+
+def item_for_dedup(db: sqlite_utils.Database, item_id: int) -> tuple[str | None, str]:
+    """(duplicate_of, review_status) of an item."""
+    row = db.execute("SELECT published, review_status FROM items WHERE id = ?", [item_id]).fetchone()
+    return row[0], row[1]
+
+
+def update_item(db: sqlite_utils.Database, item_id: int, columns: dict) -> None:
+    sets = ", ".join(f"{k} = ?" for k in columns)
+    db.execute(f"UPDATE items SET {sets} WHERE id = ?", [*columns.values(), item_id])
+
+
+def iter_ids(rows: list[StoredItem]) -> Iterator[int]:
+    return (r.id for r in rows)
