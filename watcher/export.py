@@ -26,6 +26,7 @@ FIELDS = (
     "relevant", "score", "topics", "keywords",
     "duplicate_of", "dup_method", "dup_score", "dup_possible",
     "review_status", "review_version",
+    "content_source", "page_status",  # full text (issue 11): feed | page; what fetching the page gave
 )
 # Fields that are not an `items` column. review_version: how many review decisions the item had at
 # export time, so `review import` can tell a cell the analyst changed from the pre-filled status, and
