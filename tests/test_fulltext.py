@@ -265,3 +265,33 @@ def test_a_store_from_before_full_text_keeps_working(tmp_path):
     assert row["content_source"] == "feed" and row["page_status"] is None
     assert json.loads(json.dumps(next(export.rows(db))))["content_source"] == "feed"
     sqlite3.connect(path).close()
+
+
+def test_fulltext_command_fetches_stored_items_after_the_fact(feed_server, tmp_path):
+    from click.testing import CliRunner
+
+    from watcher.cli import cli
+
+    feed_server.add("/a/1.html", furnished_page("T", ON_TOPIC_TEXT, "most_read"), content_type="text/html")
+    url = feed_server.add("/feed.xml", rss([
+        {"guid": "g1", "title": "Commerce acts on twelve firms", "link": feed_server.url("/a/1.html"),
+         "description": "The department acted on Tuesday."},
+        {"guid": "g2", "title": "Council backs a lane", "link": feed_server.url("/a/2.html"), "description": "x"}]))
+    cfg = write_config(tmp_path, [{"name": "news", "url": url, "fulltext": "never"}], FAST)
+    poll(cfg)
+    assert not items(cfg)["g1"]["relevant"] and feed_server.requests("/a/1.html") == []
+    # the source is switched to always: the command fetches what the poll did not
+    cfg = write_config(tmp_path, [{"name": "news", "url": url, "fulltext": "always"}], FAST)
+    run = CliRunner().invoke(cli, ["--config", str(cfg), "fulltext", "--missing", "--source", "news"])
+    assert run.exit_code == 0, run.output
+    assert "[2/2]" in run.stderr and "pages: 2 fetched, 1 with text, failed: 1 http_4xx" in run.stdout
+    assert "1 items now relevant" in run.stdout
+    got = items(cfg)
+    assert got["g1"]["relevant"] and got["g1"]["content_source"] == "page" and got["g1"]["version"] == 1
+    assert got["g1"]["review_status"] == "new"
+    assert got["g2"]["page_status"] == "http_4xx" and got["g2"]["content_source"] == "feed"
+    # --missing again: g1 has its page, so only g2 is tried again
+    run = CliRunner().invoke(cli, ["--config", str(cfg), "fulltext", "--missing"])
+    assert run.exit_code == 0 and len(feed_server.requests("/a/1.html")) == 1, run.output
+    bad = CliRunner().invoke(cli, ["--config", str(cfg), "fulltext", "--source", "nope"])
+    assert bad.exit_code != 0, (bad.output, bad.exception)

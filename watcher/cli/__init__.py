@@ -81,9 +81,9 @@ def cli(ctx: click.Context, config_path: Path) -> None:
 
 
 def _register() -> None:
-    from . import core, daily, dedup, keywords
+    from . import core, daily, dedup, fulltext, keywords
 
-    for module in (core, keywords, dedup, daily):
+    for module in (core, keywords, dedup, daily, fulltext):
         for command in module.COMMANDS:
             cli.add_command(command)
 

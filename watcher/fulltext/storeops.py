@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
@@ -71,35 +71,33 @@ class StoredItem:
     content_source: str
     feed_content: str | None
     published_is_fetch_time: bool
+    published: datetime
+    relevant: bool
+    review_status: str | None
 
 
 def candidates(db: sqlite_utils.Database, sources: list[str], since: datetime | None,
                missing: bool) -> list[StoredItem]:
     """Items of these sources for `watcher fulltext`, oldest first; with `missing`, only those whose
     text is still the feed's (never fetched, skipped, or failed)."""
+    from ..store import iso, parse_iso
+
     marks = ",".join("?" for _ in sources)
     sql = ("SELECT id, source, guid, link, title, summary, content, language, content_source, feed_content,"
-           f" published_is_fetch_time FROM items WHERE source IN ({marks})")
+           " published_is_fetch_time, published, relevant, review_status"
+           f" FROM items WHERE source IN ({marks})")
     params: list = list(sources)
     if since is not None:
         sql += " AND published >= ?"
-        params.append(since.isoformat())
+        params.append(iso(since))
     if missing:
         sql += " AND content_source = 'feed'"
     sql += " ORDER BY published, id"
-    return [StoredItem(*r[:10], bool(r[10])) for r in db.execute(sql, params)]
-
-
-def item_for_dedup(db: sqlite_utils.Database, item_id: int) -> tuple[str | None, str]:
-    """(duplicate_of, review_status) of an item."""
-    row = db.execute("SELECT published, review_status FROM items WHERE id = ?", [item_id]).fetchone()
-    return row[0], row[1]
+    return [StoredItem(*r[:10], bool(r[10]), parse_iso(r[11]), bool(r[12]), r[13])  # type: ignore[arg-type]
+            for r in db.execute(sql, params)]
 
 
 def update_item(db: sqlite_utils.Database, item_id: int, columns: dict) -> None:
+    """Set these columns of one item (names are ours, never feed data; values are bound)."""
     sets = ", ".join(f"{k} = ?" for k in columns)
     db.execute(f"UPDATE items SET {sets} WHERE id = ?", [*columns.values(), item_id])
-
-
-def iter_ids(rows: list[StoredItem]) -> Iterator[int]:
-    return (r.id for r in rows)
