@@ -295,3 +295,34 @@ def test_fulltext_command_fetches_stored_items_after_the_fact(feed_server, tmp_p
     assert run.exit_code == 0 and len(feed_server.requests("/a/1.html")) == 1, run.output
     bad = CliRunner().invoke(cli, ["--config", str(cfg), "fulltext", "--source", "nope"])
     assert bad.exit_code != 0, (bad.output, bad.exception)
+
+
+def test_a_host_that_asks_to_wait_gets_no_more_page_requests_this_poll():
+    """Retry-After on a page: the host's other pages are deferred (not requested), other hosts go on."""
+    import asyncio
+
+    import httpx
+
+    from watcher.config import FetchSettings
+    from watcher.fetch import Fetcher
+    from watcher.fulltext.fetchpage import PageFetcher
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        if request.url.host == "busy.test":
+            return httpx.Response(429, headers={"Retry-After": "600"})
+        return httpx.Response(200, headers={"Content-Type": "text/html"},
+                              stream=httpx.ByteStream(b"<html><p>hi</p></html>"))
+
+    async def run() -> list:
+        async with Fetcher(FetchSettings(), transport=httpx.MockTransport(answer)) as f:
+            pages = PageFetcher(f, "watcher-test")
+            return [await pages.fetch(u) for u in ("http://busy.test/a", "http://busy.test/b", "http://calm.test/c")]
+
+    a, b, c = asyncio.run(run())
+    assert a.status == "rate_limited" and b.status == "deferred" and c.status == "ok"
+    assert "http://busy.test/b" not in seen and "--missing" in b.note
