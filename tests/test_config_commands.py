@@ -33,7 +33,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("digest",): [], ("review",): [], ("review", "list"): [], ("review", "accept"): ["1"],
     ("review", "reject"): ["1"], ("review", "later"): ["1"], ("review", "import"): ["{dir}/labels.csv"],
     ("keywords",): None, ("keywords", "derive"): [], ("keywords", "test"): ["--term", "chip"],
-    ("keywords", "report"): [], ("rematch",): [], ("dedup",): [],
+    ("keywords", "report"): [], ("rematch",): [], ("dedup",): [], ("fulltext",): [],
 }  # None: a group that only lists its subcommands
 
 
