@@ -33,6 +33,8 @@ Behaviours (add_behaviour(path, name, **kw)); each returns the route's URL:
     wrong_charset UTF-8 bytes (kw body, default has Vietnamese and Chinese) sent as charset=iso-8859-1
     slow          the body added at `path` (or kw body) after kw delay seconds (default 0.3);
                   `peak_in_flight` then shows how many requests the client had open at once
+    held          the body added at `path` (or kw body) once the test sets kw gate (a threading.Event),
+                  so a test orders events without racing a timer
 
 Static routes are a dict lookup and one write of precomputed bytes, so the bench can serve ~1000 feeds.
 """
@@ -430,6 +432,15 @@ def _slow(fs: FeedServer, path: str, route: Route, *, delay: float = 0.3) -> Beh
     return answer
 
 
+def _held(fs: FeedServer, path: str, route: Route, *, gate: threading.Event) -> Behaviour:
+    def answer(h: _Handler, r: Route) -> None:
+        while not gate.wait(0.05):
+            if fs.stopping.is_set():
+                return
+        h.send_plain(200, r.body, content_type=dict(r.headers)["Content-Type"])
+    return answer
+
+
 _BEHAVIOURS: dict[str, Callable[..., Behaviour]] = {
     "conditional": _conditional,
     "rate_limited": _status(429, "120"),
@@ -451,4 +462,5 @@ _BEHAVIOURS: dict[str, Callable[..., Behaviour]] = {
     "empty": _fixed(200, b"", "application/rss+xml"),
     "wrong_charset": _wrong_charset,
     "slow": _slow,
+    "held": _held,
 }

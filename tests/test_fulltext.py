@@ -258,7 +258,7 @@ def test_a_store_from_before_full_text_keeps_working(tmp_path):
     # Undo the step as if the store were older: drop the columns and forget the migration.
     for col in ("page_fetched_at", "page_note", "page_status", "page_link", "feed_content", "content_source"):
         db.execute(f"ALTER TABLE items DROP COLUMN {col}")
-    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm030_fulltext'")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm040_fulltext'")
     db.conn.close()
     db = store.connect(path)
     row = item_detail(db, 1)

@@ -86,7 +86,8 @@ def test_a_known_value_lists_what_matches_or_says_nothing_does(cfg: Path, args: 
     if listed is None:
         assert p.stdout == "" and "the queue has no" in p.stderr
     else:
-        assert [int(line.split()[0]) for line in p.stdout.splitlines()] == [listed]
+        # A title too long for a narrow terminal (COLUMNS) goes on an indented line of its own.
+        assert [int(line.split()[0]) for line in p.stdout.splitlines() if not line.startswith(" ")] == [listed]
 
 
 def test_many_known_values_are_pointed_to_rather_than_listed() -> None:

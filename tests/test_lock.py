@@ -39,7 +39,7 @@ def test_second_holder_is_refused_with_who_and_what_to_do(tmp_path: Path) -> Non
                 pytest.fail("got a lock another process holds")
         msg = str(e.value)
         assert f"pid {p.pid}" in msg and "run" in msg and str(lock_path(tmp_path)) in msg
-        assert "wait" in msg  # says what to do
+        assert "stop the running `watcher run`" in msg  # says what to do about that holder
         assert e.value.exit_code == 75
     finally:
         p.kill()

@@ -35,6 +35,8 @@ itself within hours.
     protocol             0.5     a broken response (cut-off body, reset): often a flaky proxy
     parse_error          0.5     feeds get truncated mid-write and repaired on the next publish
     rate_limited         0.5     429 / 503 without Retry-After; with Retry-After, see below
+    internal             0.5     a bug or a crashed parser process while handling this source: the
+                                 source's failure, not the poll's; retried like a transient fault
 
 Rate limits: when the server said Retry-After, `hold_until` is exactly that far ahead (bounded by the
 cap, because the cap is the longest any source waits) and no doubling is applied: the server has told
@@ -63,6 +65,7 @@ WEIGHTS: dict[FailureKind, float] = {
     FailureKind.PROTOCOL: 0.5,
     FailureKind.PARSE_ERROR: 0.5,
     FailureKind.RATE_LIMITED: 0.5,
+    FailureKind.INTERNAL: 0.5,
 }
 
 # 2**60 intervals is far past any cap; stops float overflow for a source that failed for years.

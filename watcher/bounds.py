@@ -83,6 +83,9 @@ SETTINGS: dict[str, Bound] = {
                               "characters crash the HTTP client); empty or very long gets us refused"),
     "fetch.backoff_cap": Bound("duration", 10 * MINUTE, 30 * DAY, "the longest a failing source waits: under "
                                "10 minutes a dead server is retried all day; past 30 days it is forgotten"),
+    "fetch.poll_deadline": Bound("duration", 1, DAY, "a whole poll's deadline; a few seconds only suits a "
+                                 "test (a healthy poll of many feeds needs minutes); past a day a stuck poll "
+                                 "blocks the next"),
     "fetch.workers": Bound("int", 0, 64, "parser processes, 0 meaning one per core; negative is meaningless "
                            "and past 64 forked copies exhaust memory for no speed"),
     # -- dedup: ------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import sqlite_utils
 
 from . import display, store
 from .config import Config, DigestSettings
+from .dates import stored_date
 from .errors import UsageError
 from .sanitize import md_inline, md_text
 
@@ -236,7 +237,7 @@ def _entry(db: sqlite_utils.Database, row: dict, topic: str, settings: DigestSet
     hits = [h for h in json.loads(row["hits"] or "[]") if isinstance(h, dict)]
     title_spans = [(h["start"], h["end"]) for h in hits
                    if h.get("field") == "title" and isinstance(h.get("start"), int) and isinstance(h.get("end"), int)]
-    published = store.parse_iso(row["published"]).astimezone(ZoneInfo(settings.timezone))
+    published, fetch_time = _published(row)
     lang = row["language"]
     return Entry(
         id=row["id"],
@@ -247,8 +248,8 @@ def _entry(db: sqlite_utils.Database, row: dict, topic: str, settings: DigestSet
         language=display.shorten(lang, 35) or None,
         language_name=LANGUAGE_NAMES.get(lang or "", display.shorten(lang, 35) or "unknown language"),
         direction="rtl" if lang in RTL_LANGUAGES else "auto",
-        published=published.strftime("%Y-%m-%d %H:%M %Z"),
-        published_is_fetch_time=bool(row["published_is_fetch_time"]),
+        published=_local_text(published, settings.timezone),
+        published_is_fetch_time=fetch_time,
         terms=list(dict.fromkeys(display.shorten(str(t), display.TITLE_CHARS)
                                  for t in json.loads(row["keywords"] or "[]"))),
         snippet=snippet({"summary": row["summary"], "content": row["content"]}, hits, settings.snippet_chars),
@@ -258,8 +259,24 @@ def _entry(db: sqlite_utils.Database, row: dict, topic: str, settings: DigestSet
     )
 
 
+def _published(row: dict) -> tuple[datetime, bool]:
+    """When the item was published (UTC), and whether that is its fetch time. A row stored before dates
+    were checked may hold 9999-12-31 or 0001-01-01: it is shown, and sorted, by its fetch time."""
+    dt, note = stored_date(row["published"], row["fetched_at"])
+    if dt is None:  # neither column holds a date: only a hand-edited store gets here
+        return datetime.min.replace(tzinfo=timezone.utc), True
+    return dt, bool(row["published_is_fetch_time"]) or note is not None
+
+
+def _local_text(dt: datetime, tz: str) -> str:
+    try:
+        return dt.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+    except (OverflowError, ValueError):  # the edges of datetime's range, in a zone ahead of/behind UTC
+        return dt.strftime("%Y-%m-%d %H:%M UTC")
+
+
 _ITEM_COLUMNS = ("id, source, link, title, summary, content, summary_html, language, published, "
-                 "published_is_fetch_time, keywords, topics, hits, dup_possible")
+                 "published_is_fetch_time, fetched_at, keywords, topics, hits, dup_possible")
 
 
 def _candidates(db: sqlite_utils.Database, cutoff: datetime) -> list[dict]:
@@ -337,7 +354,7 @@ def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, d
                             store.dumps(failures)])
                 db.conn.executemany("INSERT INTO digest_items (item_id, digest_date, topic) VALUES (?, ?, ?)",
                                     [(r["id"], day.isoformat(), t) for r, t in members])
-        entries = [(_entry(db, r, t, settings, cutoff), r["published"]) for r, t in members]
+        entries = [(_entry(db, r, t, settings, cutoff), store.iso(_published(r)[0])) for r, t in members]
     d = Digest(day=day, title=settings.title, timezone=settings.timezone, built_at=built_at, cutoff=cutoff,
                groups=_group(entries), failures=failures, rebuilt=rebuilt, recorded=not dry_run)
     for topic, es in d.groups:

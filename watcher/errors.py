@@ -2,7 +2,9 @@
 
     WatcherError                 anything the CLI turns into one line and an exit status
     ├── ConfigError              sources.yaml or the keyword list is wrong: carries every Problem
-    ├── StoreError               the database cannot be opened or is locked by another process
+    ├── StoreError               the store cannot be opened, read or written: busy, disk full, disk failing
+    │   ├── StoreDamagedError    the file is damaged, cut short, empty, or not a store: says how to recover
+    │   └── StoreReadOnlyError   a command that writes met a store it may not write (file, folder, mount)
     ├── LockedError              another `watcher run` or `poll` holds state/watcher.lock
     └── UsageError               a command was asked for something that does not exist (an item id)
 
@@ -44,6 +46,14 @@ class ConfigError(WatcherError):
 
 
 class StoreError(WatcherError):
+    pass
+
+
+class StoreDamagedError(StoreError):
+    pass
+
+
+class StoreReadOnlyError(StoreError):
     pass
 
 

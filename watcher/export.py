@@ -14,7 +14,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from datetime import date, datetime
+from pathlib import Path
 from typing import Iterator, TextIO
 
 import sqlite_utils
@@ -22,7 +24,7 @@ import sqlite_utils
 # The export contract. Order matters for CSV; adding a field is fine, renaming one breaks users.
 FIELDS = (
     "id", "source", "guid", "link", "canonical_link", "title", "summary", "published",
-    "published_is_fetch_time", "fetched_at", "updated_at", "version", "language",
+    "published_is_fetch_time", "date_note", "fetched_at", "updated_at", "version", "language",
     "relevant", "score", "topics", "keywords",
     "duplicate_of", "dup_method", "dup_score", "dup_possible",
     "content_source", "page_status",  # full text (issue 11): feed | page; what fetching the page gave
@@ -91,6 +93,28 @@ def write_csv(out: TextIO, items: Iterator[dict]) -> int:
             flat[k] = "true" if row[k] else "false"
         w.writerow({k: csv_cell(v) for k, v in flat.items()})
         n += 1
+    return n
+
+
+def write(out: TextIO, fmt: str, items: Iterator[dict]) -> int:
+    return (write_jsonl if fmt == "jsonl" else write_csv)(out, items)
+
+
+def write_file(path: Path, fmt: str, items: Iterator[dict]) -> int:
+    """Write every row to `path`, all or nothing.
+
+    Rows stream from the store, and reading can fail midway (a damaged page, a full disk). They go to a
+    temporary file beside `path`, renamed over it only when all are written, so a failure leaves the
+    previous export as it was, never a file that looks complete and is not.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="") as out:
+            n = write(out, fmt, items)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return n
 
 

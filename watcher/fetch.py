@@ -18,12 +18,17 @@ Bounds, and why each one exists:
 - redirects: followed here, one hop at a time, so every hop's scheme is checked (http/https only),
   the per-host limit applies to the host actually contacted, and we know whether the whole chain was
   permanent (301/308), which is what lets the pipeline update a moved feed's URL.
+- unresponsive servers: a server (host and port) whose requests time out HOST_TIMEOUTS_TO_DEFER
+  times in a row is not asked again this poll; its remaining sources come back `deferred`, as do
+  all sources not done by the poll's deadline (fetch.poll_deadline). A Fetcher is one poll.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -36,7 +41,7 @@ from types import TracebackType
 import brotli
 import httpx
 
-from .config import FetchSettings
+from .config import FetchSettings, parse_interval
 from .model import Failure, FailureKind, FetchResult
 
 # Only encodings decoded below with bounded output; we never advertise one we cannot bound.
@@ -44,6 +49,11 @@ ACCEPT_ENCODING = "gzip, deflate, br"
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
           "application/xml;q=0.9, text/xml;q=0.9, application/feed+json;q=0.8, */*;q=0.5")
 _PIECE = 64 * 1024  # most decoded bytes produced per decoder step
+# Consecutive timeouts after which a server's remaining sources wait for the next poll. A server that
+# accepts connections and never answers costs a full timeout per request, per_host at a time: 500
+# sources on one took 90 minutes. One timeout is a slow moment and two can be bad luck; three in a
+# row, with nothing answered in between, is a server that is not answering this poll.
+HOST_TIMEOUTS_TO_DEFER = 3
 _REDIRECTS = (301, 302, 303, 307, 308)
 _PERMANENT = (301, 308)
 
@@ -204,9 +214,17 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
         cur = cur.__cause__ or cur.__context__
 
 
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside exception groups (anyio's connect wraps its errors in one)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def classify_error(exc: BaseException, url: str, settings: FetchSettings) -> Failure:
     """Turn a transport exception into a Failure whose message says what happened and what to do."""
-    host = httpx.URL(url).host if _parses(url) else url
+    exc = _leaf(exc)
+    host = _host_of(url)
     chain = list(_causes(exc))
     if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
         return Failure(FailureKind.BAD_URL, f"{url} is not a usable http(s) address ({exc}); fix the url")
@@ -234,24 +252,72 @@ def classify_error(exc: BaseException, url: str, settings: FetchSettings) -> Fai
     raise exc  # anything else is a bug: let it crash
 
 
-def _parses(url: str) -> bool:
+def server_key(url: str) -> str:
+    """The server a URL is on, as the deferral counts it: the host, and the port if the URL names
+    one (two servers on one machine answer, or hang, independently)."""
     try:
-        httpx.URL(url)
-        return True
-    except Exception:  # httpx raises several types for junk; any of them means "not a URL"
-        return False
+        u = httpx.URL(url)
+        host = u.host or url
+        return f"{host}:{u.port}" if u.port is not None else host
+    except Exception:  # an unreadable URL: check_url has already made it a failure
+        return url
+
+
+def _host_of(url: str) -> str:
+    """The URL's host for a message; the URL itself when it has none that can be read."""
+    try:
+        return httpx.URL(url).host or url
+    except Exception:  # httpx and idna raise several types for junk; any of them means "no host"
+        return url
+
+
+# One DNS label as resolvers accept it (RFC 1123 letters, digits, hyphens; underscores too, which
+# some real hosts have). Anything else ("a..b", "%41", "x\y") can never resolve, and asking a DNS
+# server about it only turns a typo into a misleading "does not resolve".
+_LABEL = re.compile(r"^[a-z0-9_-]{1,63}$")
+
+
+def _host_problem(u: httpx.URL) -> str | None:
+    try:
+        u.host  # decodes an internationalised name: a broken "xn--" label raises here
+    except Exception as e:
+        return f"its host name is not a valid internationalised name ({e})"
+    raw = u.raw_host.decode("ascii", "replace")
+    if not raw:
+        return "it has no host name"
+    try:
+        ipaddress.ip_address(raw)
+        return None
+    except ValueError:
+        pass
+    name = raw[:-1] if raw.endswith(".") else raw  # a trailing dot is the DNS root: legal
+    if len(name) > 253 or not all(_LABEL.match(label) for label in name.lower().split(".")):
+        return f"{raw!r} is not a valid host name (letters, digits and hyphens, separated by single dots)"
+    return None
 
 
 def check_url(url: str) -> str | None:
-    """Why this URL cannot be fetched, or None when it is a plausible http(s) address."""
+    """Why this URL cannot be fetched, or None when it is a plausible http(s) address.
+
+    Everything that would otherwise fail deep inside the HTTP stack, where it surfaced as a crash
+    rather than as this source's failure: a port outside 1-65535 (the socket raised OverflowError,
+    wrapped in anyio's ExceptionGroup), a malformed internationalised name (idna raised), and host
+    names no DNS server could answer."""
     try:
         u = httpx.URL(url)
     except Exception as e:  # InvalidURL, TypeError for odd input...: all mean the same to a user
         return f"{url!r} is not a valid URL ({e})"
     if u.scheme not in ("http", "https"):
         return f"{url!r} is not http:// or https://"
-    if not u.host:
-        return f"{url!r} has no host name"
+    problem = _host_problem(u)
+    if problem:
+        return f"{url!r}: {problem}"
+    try:
+        port = u.port
+    except Exception as e:
+        return f"{url!r} has an unreadable port ({e})"
+    if port is not None and not 1 <= port <= 65535:
+        return f"{url!r} has port {port}; a port is a number from 1 to 65535"
     return None
 
 
@@ -270,6 +336,9 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._timeouts: dict[str, int] = {}  # server -> consecutive timeouts this poll
+        self.deferred_servers: dict[str, str] = {}  # server -> why its remaining sources are deferred
+        self._deadline: float | None = None  # loop time at which the poll's deadline passes
 
     async def __aenter__(self) -> "Fetcher":
         s = self.settings
@@ -282,6 +351,7 @@ class Fetcher:
             headers={"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         )
         await self._client.__aenter__()
+        self._deadline = asyncio.get_running_loop().time() + parse_interval(s.poll_deadline)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -296,13 +366,31 @@ class Fetcher:
             sem = self._hosts[host] = asyncio.Semaphore(self.settings.per_host)
         return sem
 
+    def _answered(self, server: str, failure: Failure | None) -> None:
+        """Count a request's outcome towards its server's run of timeouts; any answer ends the run."""
+        if failure is None or failure.kind is not FailureKind.TIMEOUT:
+            self._timeouts[server] = 0
+            return
+        n = self._timeouts[server] = self._timeouts.get(server, 0) + 1
+        if n >= HOST_TIMEOUTS_TO_DEFER and server not in self.deferred_servers:
+            self.deferred_servers[server] = f"host {server} timed out {n} times this poll"
+
+    def _deadline_passed(self) -> bool:
+        return self._deadline is not None and asyncio.get_running_loop().time() >= self._deadline
+
+    def _deadline_reason(self) -> str:
+        return f"the poll's deadline (fetch.poll_deadline: {self.settings.poll_deadline}) passed first"
+
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                     accept: str | None = None, content_types: tuple[str, ...] = ()) -> FetchResult:
         """GET one feed URL, following redirects; every outcome comes back as a FetchResult.
 
         `accept` and `content_types` are for article pages (watcher/fulltext): the Accept header to
         send, and the media types whose body is read at all; any other type is a NOT_A_FEED failure
-        before a byte of its body is read (a 50 MB PDF costs one response header)."""
+        before a byte of its body is read (a 50 MB PDF costs one response header).
+
+        `deferred` instead of fetched: its server stopped answering this poll, or the poll's deadline
+        passed (while it waited for a slot, or mid-request)."""
         if self._client is None:
             raise RuntimeError("use Fetcher inside `async with Fetcher(settings) as f:`")
         problem = check_url(url)
@@ -324,22 +412,40 @@ class Fetcher:
         hops: list[int] = []  # status of every redirect followed
         while True:
             host = httpx.URL(current).host
-            async with self._host_slot(host), self._global:
-                started = time.monotonic()
-                try:
-                    async with asyncio.timeout(budget - spent):
-                        outcome = await self._hop(url, current, conditional, etag, last_modified, hops,
-                                                  content_types)
-                except TimeoutError:
+            server = server_key(current)
+
+            def deferred(why: str) -> FetchResult:
+                return FetchResult(url=url, final_url=current, status=None, elapsed=spent, deferred=why)
+
+            if self._deadline_passed():
+                return deferred(self._deadline_reason())
+            try:
+                # The poll's deadline covers the wait for a slot too: that is where sources queue
+                # behind a server that does not answer.
+                async with asyncio.timeout_at(self._deadline), self._host_slot(host), self._global:
+                    if server in self.deferred_servers:
+                        return deferred(self.deferred_servers[server])
+                    started = time.monotonic()
+                    try:
+                        async with asyncio.timeout(budget - spent):
+                            outcome = await self._hop(url, current, conditional, etag, last_modified, hops,
+                                                      content_types)
+                    except TimeoutError:  # this request's own budget: the poll's deadline passes the inner one
+                        spent += time.monotonic() - started
+                        failure = Failure(
+                            FailureKind.TIMEOUT, f"{current} did not finish within {s.total_timeout:g} s "
+                            f"(fetch.total_timeout); the server is too slow or trickling data")
+                        self._answered(server, failure)
+                        return FetchResult(url=url, final_url=current, status=None, elapsed=spent, failure=failure)
+                    except Exception as e:  # classify_error re-raises anything that is not a network problem
+                        spent += time.monotonic() - started
+                        failure = classify_error(e, current, s)
+                        self._answered(server, failure)
+                        return FetchResult(url=url, final_url=current, status=None, elapsed=spent, failure=failure)
                     spent += time.monotonic() - started
-                    return FetchResult(url=url, final_url=current, status=None, elapsed=spent, failure=Failure(
-                        FailureKind.TIMEOUT, f"{current} did not finish within {s.total_timeout:g} s "
-                        f"(fetch.total_timeout); the server is too slow or trickling data"))
-                except Exception as e:  # classify_error re-raises anything that is not a network problem
-                    spent += time.monotonic() - started
-                    return FetchResult(url=url, final_url=current, status=None, elapsed=spent,
-                                       failure=classify_error(e, current, s))
-                spent += time.monotonic() - started
+                    self._answered(server, None)
+            except TimeoutError:  # the poll's deadline passed, waiting for a slot or mid-request
+                return deferred(self._deadline_reason())
             if isinstance(outcome, FetchResult):
                 return _with_elapsed(outcome, spent)
             # A redirect: outcome is (status, next URL).

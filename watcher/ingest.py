@@ -10,6 +10,15 @@ Per entry (already parsed, matched and fingerprinted by prepare.py in a worker p
                                         is stored and dedup decided again
     new (source, guid)               -> dedup against seeds and stored items, insert, index
     a guid listed again in one feed  -> skipped: the first listing (the newest) is the item
+
+A new guid is not always a new item: some feeds give every entry a fresh guid on each poll (a session
+id, a timestamp). Within a source (see same_item):
+    new guid, same canonical link, same text            -> the same item, seen again
+    new guid, same link, new text, the link's only row,
+      whose own guid has left the feed                  -> the same item, corrected (as an edit in place)
+    anything else                                       -> a new item (dedup then decides, as before)
+The row keeps the guid it was first stored under: its id, reviews and digest entries point at it, and a
+rotating feed would otherwise rewrite it on every poll.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import sqlite_utils
 
 from . import backoff, store
 from .config import Config, Source, parse_interval
+from .dates import implausible
 from .dedup import Deduper
 from .match import review_status_after
 from .model import (
@@ -39,7 +49,7 @@ from .prepare import PreparedEntry, PreparedFeed
 @dataclass
 class SourceOutcome:
     name: str
-    status: str  # ok | not_modified | failed
+    status: str  # ok | not_modified | failed | deferred
     new: int = 0
     updated: int = 0
     entries: int = 0
@@ -49,16 +59,30 @@ class SourceOutcome:
     problem: str | None = None  # a parse problem that was recovered from
 
     def log_line(self) -> str:
+        if self.status == "deferred":
+            return f"{self.name}: deferred to the next poll: {self.error}"
         text = f"{self.name}: {self.status} new={self.new} updated={self.updated} {self.duration_s:.2f}s"
         if self.error:
             text += f" error={self.error_kind}: {self.error}"
         return text
 
 
+def publication_date(entry: EntryData, now: datetime) -> tuple[datetime | None, str | None]:
+    """The entry's publication date, or None and why the feed's date cannot be used (None, None: it gave
+    none). A date before 1990 or days ahead of `now` is a placeholder or a typo (see watcher.dates)."""
+    dates = [d for d in (entry.published, entry.updated) if d is not None]
+    for d in dates:
+        if implausible(d, now) is None:
+            return d, None
+    if dates:
+        return None, f"the feed's date {store.iso(dates[0])} is {implausible(dates[0], now)}"
+    return None, entry.date_problem
+
+
 def make_intent(source: Source, prepared: PreparedEntry, now: datetime) -> ItemIntent:
     """Turn a prepared entry into what the store needs (dedup comes after, against the store)."""
     entry = prepared.entry
-    published = entry.published or entry.updated
+    published, note = publication_date(entry, now)
     return ItemIntent(
         source=source.name,
         entry=entry,
@@ -66,6 +90,7 @@ def make_intent(source: Source, prepared: PreparedEntry, now: datetime) -> ItemI
         published_is_fetch_time=published is None,
         language=prepared.language,
         match=prepared.match,
+        date_note=note,
     )
 
 
@@ -104,6 +129,7 @@ def _remember(deduper: Deduper, item_id: int, intent: ItemIntent, prepared: Prep
 
 
 _STORED = "SELECT guid, id, content_hash FROM items"
+_BY_LINK = "SELECT canonical_link, id, content_hash, guid FROM items"
 
 
 def stored_rows(db: sqlite_utils.Database, source: Source, guids: list[str]) -> dict[str, tuple]:
@@ -115,6 +141,34 @@ def stored_rows(db: sqlite_utils.Database, source: Source, guids: list[str]) -> 
         for row in db.execute(f"{_STORED} WHERE source = ? AND guid IN ({marks})", [source.name, *chunk]):
             out[row[0]] = row[1:]
     return out
+
+
+def stored_by_link(db: sqlite_utils.Database, source: Source, links: list[str]) -> dict[str, list[tuple]]:
+    """(id, content_hash, guid) of a source's rows with these canonical links, oldest first, by link."""
+    out: dict[str, list[tuple]] = {}
+    for i in range(0, len(links), 500):
+        chunk = links[i:i + 500]
+        marks = ",".join("?" for _ in chunk)
+        for row in db.execute(f"{_BY_LINK} WHERE source = ? AND canonical_link IN ({marks}) ORDER BY id",
+                              [source.name, *chunk]):
+            out.setdefault(row[0], []).append(row[1:])
+    return out
+
+
+def same_item(candidates: list[tuple], content_hash: str, poll_guids: set[str]) -> tuple | None:
+    """The stored row (id, content_hash) that an entry under a guid not stored yet really is, or None.
+
+    `candidates` are the source's rows with the entry's canonical link, as (id, content_hash, guid).
+    Same link and same text: the feed rotated the guid. Same link, new text: a correction under a new
+    guid, but only when it cannot be a different item: the link has one row, and that row's own guid
+    is gone from the feed (a feed that links every entry to its home page lists them side by side).
+    """
+    for item_id, digest, _guid in candidates:
+        if digest == content_hash:
+            return item_id, digest
+    if len(candidates) == 1 and candidates[0][2] not in poll_guids:
+        return candidates[0][:2]
+    return None
 
 
 def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntry, *, deduper: Deduper,
@@ -174,6 +228,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         guid_kind=e.guid_kind,
         published=store.iso(intent.published),
         published_is_fetch_time=int(intent.published_is_fetch_time),
+        date_note=intent.date_note,
         fetched_at=store.iso(now),
         review_status=review_status_after(None, intent.match.relevant, decision.duplicate_of),
     )
@@ -231,18 +286,34 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
                 if feed is not None and feed.title:
                     state["feed_title"] = feed.title
             entries = prepared.entries if prepared is not None else []
-            stored = stored_rows(db, source, [p.entry.guid for p in entries])
+            poll_guids = {p.entry.guid for p in entries}
+            stored = stored_rows(db, source, list(poll_guids))
+            by_link = stored_by_link(db, source, sorted({p.canonical_link for p in entries
+                                                         if p.canonical_link and p.entry.guid not in stored}))
             saved: set[str] = set()
+            saved_keys: set[tuple[str, str]] = set()
+            claimed: set[int] = set()  # stored rows an entry of this poll turned out to be
             for entry in entries:
                 guid = entry.entry.guid
-                if guid in saved:
-                    # Listed twice in one feed: the first (feeds list newest first) is the item. Storing
-                    # both made every poll of the unchanged feed an edit, and the edit an endless churn.
+                key = (entry.canonical_link or "", entry.content_hash)
+                if guid in saved or (entry.canonical_link and key in saved_keys):
+                    # Listed twice in one feed (under one guid, or two guids with the same link and
+                    # text): the first (feeds list newest first) is the item. Storing both made every
+                    # poll of the unchanged feed an edit, and the edit an endless churn.
                     continue
                 saved.add(guid)
-                kind = save_entry(db, source, entry, deduper=deduper, now=now, stored=stored.get(guid))
+                saved_keys.add(key)
+                row = stored.get(guid)
+                if row is None and entry.canonical_link:
+                    row = same_item(by_link.get(entry.canonical_link, []), entry.content_hash, poll_guids)
+                    if row is not None and row[0] in claimed:
+                        row = None  # two new entries cannot both be one stored item: the second is new
+                if row is not None:
+                    claimed.add(row[0])
+                kind = save_entry(db, source, entry, deduper=deduper, now=now, stored=row)
                 outcome.new += kind == "new"
                 outcome.updated += kind == "updated"
+        state["deferred"] = None  # it was polled: an earlier deferral is over
         if result.permanent_redirect:
             state["permanent_redirect"] = result.permanent_redirect
         sets = ", ".join(f"{k} = ?" for k in state)
@@ -256,3 +327,13 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
              feed.problem if feed else None, outcome.entries, outcome.new, outcome.updated],
         )
     return outcome
+
+
+def store_deferred(db: sqlite_utils.Database, source: Source, reason: str) -> SourceOutcome:
+    """A source this poll did not get to (its host stopped answering, or the poll ran out of time).
+
+    Only the reason is recorded, for `watcher status`: it is not the source's failure, so its
+    failure count, backoff and next check stay as they were, and the next poll tries it as usual."""
+    with store.write(db):
+        db.execute("UPDATE sources SET deferred = ? WHERE name = ?", [reason, source.name])
+    return SourceOutcome(name=source.name, status="deferred", error=reason)

@@ -7,6 +7,11 @@ The lock is `fcntl.flock` on an open file, not the file's existence: the kernel 
 holder's descriptor closes, which includes a crash or `kill -9`, so the lock can never go stale and
 nobody ever has to delete it by hand. The file's text (pid, purpose, start time) is only there for the
 message; a leftover file from a dead holder is harmless because nobody holds the flock on it.
+
+A flock belongs to the open file, and `fork()` copies the descriptor: a forked child (the parser
+workers) would share the lock and, outliving a killed parent, hold it for good. O_CLOEXEC does not help,
+since a fork without exec keeps every descriptor. So every forked child closes its copy at once
+(`os.register_at_fork`); closing a copy never releases the parent's lock, only the last copy does.
 """
 
 from __future__ import annotations
@@ -25,21 +30,49 @@ LOCK_NAME = "watcher.lock"
 _POLL_S = 0.1  # how often a waiting process retries; flock has no timeout of its own
 
 
+# Descriptors of the locks this process holds, so that a forked child can close its copies.
+_held: set[int] = set()
+
+
+def _close_in_child() -> None:
+    for fd in _held:
+        try:
+            os.close(fd)  # only this copy: the parent's lock stays, and now dies with the parent
+        except OSError:
+            pass
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_close_in_child)
+
+
 def lock_path(state_dir: Path) -> Path:
     return Path(state_dir) / LOCK_NAME
 
 
-def _holder(path: Path) -> str:
-    """'run, pid 123, since 2026-01-01T07:00:00+00:00' from the lock file, or a fallback."""
+def _holder(path: Path) -> dict[str, str]:
+    """The lock file's fields (pid, purpose, since); empty when it cannot be read."""
     try:
-        fields = dict(
-            line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines() if "=" in line
-        )
+        return dict(line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines() if "=" in line)
     except OSError:
-        fields = {}
-    if not fields.get("pid"):
-        return "pid unknown"
-    return f"{fields.get('purpose', '?')}, pid {fields['pid']}, since {fields.get('since', '?')}"
+        return {}
+
+
+def locked_message(path: Path, fields: dict[str, str], waited: float) -> str:
+    """Who holds the lock and what to do about that holder: a poll ends by itself, a run does not."""
+    purpose = fields.get("purpose", "")
+    who = (f"{purpose or '?'}, pid {fields['pid']}, since {fields.get('since', '?')}" if fields.get("pid")
+           else "pid unknown")
+    after = f" after waiting {waited:g}s" if waited > 0 else ""
+    if purpose == "run":
+        advice = ("stop the running `watcher run` (it polls on schedule anyway, so a manual poll is rarely "
+                  "needed)")
+    elif purpose == "poll":
+        advice = "wait for that `watcher poll` to finish, or pass --wait SECONDS to wait for it"
+    else:
+        advice = f"wait for that process ({purpose or 'unknown command'}) to finish"
+    return (f"another watcher ({who}) holds {path}{after}. Only one `watcher run` or `watcher poll` works on "
+            f"a store at a time: {advice}. The lock is released automatically when that process ends.")
 
 
 @contextmanager
@@ -47,8 +80,10 @@ def instance_lock(state_dir: Path, *, purpose: str, wait: float = 0.0) -> Iterat
     """Hold state/watcher.lock for the block; raise LockedError if it is still held after `wait` s."""
     path = lock_path(state_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # O_CLOEXEC: a child process (a parser worker, a mailer) must not inherit and so prolong the lock.
+    # O_CLOEXEC: a program we start (a mailer) must not inherit and so prolong the lock; forked
+    # children close their copy in _close_in_child.
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    _held.add(fd)  # before the flock: a fork from another thread in between must not keep it either
     try:
         deadline = time.monotonic() + max(0.0, wait)
         while True:
@@ -57,13 +92,7 @@ def instance_lock(state_dir: Path, *, purpose: str, wait: float = 0.0) -> Iterat
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    waited = f" after waiting {wait:g}s" if wait > 0 else ""
-                    raise LockedError(
-                        f"another watcher ({_holder(path)}) holds {path}{waited}. "
-                        f"Only one `watcher run` or `watcher poll` works on a store at a time: "
-                        f"wait for it to finish, or stop the running `watcher run` (it polls on schedule "
-                        f"anyway). The lock is released automatically when that process ends."
-                    ) from None
+                    raise LockedError(locked_message(path, _holder(path), max(0.0, wait))) from None
                 time.sleep(_POLL_S)
         since = datetime.now(timezone.utc).isoformat(timespec="seconds")
         os.ftruncate(fd, 0)
@@ -75,4 +104,5 @@ def instance_lock(state_dir: Path, *, purpose: str, wait: float = 0.0) -> Iterat
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
+        _held.discard(fd)
         os.close(fd)

@@ -34,6 +34,7 @@ class FailureKind(str, enum.Enum):
     NOT_A_FEED = "not_a_feed"  # HTML page, empty 200, bytes no parser recognises
     PARSE_ERROR = "parse_error"  # hostile or broken XML that yielded no entries
     PROTOCOL = "protocol"  # the server broke HTTP itself
+    INTERNAL = "internal"  # a bug (or a crashed parser process) while handling this one source
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,13 @@ class FetchResult:
     failure: Failure | None = None
     elapsed: float = 0.0
     nbytes: int = 0
+    # Not fetched this poll, and why (its host stopped answering, or the poll's deadline passed): not
+    # the source's failure, so no backoff; it is simply tried again at the next poll.
+    deferred: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.failure is None
+        return self.failure is None and self.deferred is None
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class EntryData:
     updated: datetime | None  # UTC
     author: str | None = None
     language: str | None = None
+    date_problem: str | None = None  # the entry had a date that could not be read (then published is None)
 
 
 @dataclass(frozen=True)
@@ -150,3 +155,4 @@ class ItemIntent:
     published_is_fetch_time: bool
     language: str | None
     match: MatchResult
+    date_note: str | None = None  # why the feed's own date was not used, when it gave one

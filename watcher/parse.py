@@ -14,6 +14,10 @@ function runs in a worker process: arguments and the result are plain picklable 
 Identity: the entry's guid/id, unless it is just its link (fastfeedparser fills id from link, and a
 permalink guid says nothing a link does not) -> "link"; no guid and no link -> "hash" of title and
 body. An entry without a published date but with an updated one is dated by the updated one.
+
+Dates: RFC 822 and ISO 8601 text is read strictly by watcher.dates (an impossible date is refused,
+not adjusted, and the entry's date_problem says why); only other shapes use the parser's reading.
+Whether a readable date is plausible (not 9999, not 1970) needs the fetch time: ingest decides that.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -33,6 +36,7 @@ import fastfeedparser
 import feedparser
 
 from watcher import xmlsafe
+from watcher.dates import read_date
 from watcher.model import EntryData, Failure, FailureKind, FeedData
 from watcher.text import collapse, html_to_text
 
@@ -59,8 +63,17 @@ _BASE64_MODE = re.compile(r"""mode\s*=\s*["']base64""")
 _NOT_PERMALINK = re.compile(r"""isPermaLink\s*=\s*["']false""")
 _LINK_TEXT = re.compile(r"<link>([^<]*)</link>")
 _LANGUAGE = re.compile(r"<(?:dc:)?language>\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)\s*</")
-_WEEKDAY = re.compile(r"^[^\W\d]{2,12}\.?,\s*")
+# A date element's text, and an offset no place has (beyond +/-14:00, or 60+ minutes): fastfeedparser
+# applies "+0099" as 99 minutes and "+1500" as 15 hours without a word.
+_DATE_TEXT = re.compile(
+    r"<(?:[\w-]+:)?(?:pubDate|date|published|updated|issued|modified|created)(?:\s[^>]*)?>"
+    r"(?:<!\[CDATA\[)?\s*([^\s<\]][^<\]]{0,99})"
+)
+_BAD_OFFSET = re.compile(
+    r"\d:\d\d(?::\d\d(?:[.,]\d+)?)?\s*(?:[A-Za-z]{1,5})?\s*[+-](?:1[5-9]|[2-9]\d|\d\d:?[6-9]\d)(?::?\d\d)?\s*(?:\(.*)?$"
+)
 _MEDIA_DESCRIPTION = re.compile(rb"<(/?)media:description\b")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FEED_ROOTS = frozenset({"rss", "feed", "rdf", "rdf:rdf", "channel", "scriptingnews"})
 
 
@@ -77,6 +90,7 @@ class _Raw:
     updated: datetime | None
     author: str | None = None
     language: str | None = None
+    date_problem: str | None = None  # why a date the entry carried could not be read
 
 
 @dataclass
@@ -129,7 +143,6 @@ def parse_with(parser: str | None, content: bytes, headers: dict[str, str], url:
 
     if raw.problem:
         notes.append(raw.problem)
-    problem = "; ".join(notes) or None
     if not raw.entries and not raw.is_feed:
         return _failed(*_classify_nothing(text, len(content), root, raw.problem, url), used)
 
@@ -140,14 +153,24 @@ def parse_with(parser: str | None, content: bytes, headers: dict[str, str], url:
     base = _feed_base(raw, url)
     link = _resolve(base, raw.link) if raw.link else None
     entries = [_build_entry(r, base, raw.language) for r in raw.entries]
+    notes.extend(_date_notes(entries))
     return FeedData(
         title=html_to_text(raw.title) or None if raw.title else None,
         link=link,
         language=raw.language,
         entries=entries,
         parser=used,
-        problem=problem,
+        problem="; ".join(notes) or None,
     )
+
+
+def _date_notes(entries: list[EntryData]) -> list[str]:
+    """One note for the fetch record when entries carried dates that could not be read."""
+    bad = [e.date_problem for e in entries if e.date_problem]
+    if not bad:
+        return []
+    return [f"{len(bad)} entr{'y' if len(bad) == 1 else 'ies'} dated by the fetch time: {bad[0]}"
+            + (" and more" if len(bad) > 1 else "")]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -186,7 +209,9 @@ def _fast_rejects(raw: _RawFeed, text: str) -> bool:
     - no entry with any text although the feed has description/summary/content elements;
     - fewer entries than <item>/<entry> start tags (it stopped early, or skipped some);
     - more dated entries than date elements: it reads a date out of a guid like "t-2" or "1234",
-      which the feed never gave as a date (the row would then hide that the date is the fetch time).
+      which the feed never gave as a date (the row would then hide that the date is the fetch time);
+    - fewer dated entries than items with a date element, or a date with an offset no place has: it
+      dropped or misread a date, and only feedparser's entries say what the feed's text was.
     """
     if not raw.entries:
         return True
@@ -202,10 +227,23 @@ def _fast_rejects(raw: _RawFeed, text: str) -> bool:
     if not any(e.summary_html or e.contents for e in raw.entries) and _BODY_TAG.search(text):
         # fastfeedparser drops a <description> holding raw (unescaped) HTML; feedparser keeps it.
         return True
-    if sum(1 for e in raw.entries if e.published or e.updated) > len(_DATE_TAG.findall(text)):
+    dated = sum(1 for e in raw.entries if e.published or e.updated)
+    date_texts = _DATE_TEXT.findall(text)
+    if dated > len(date_texts):
+        return True
+    if dated < len(raw.entries) and dated < _items_with_dates(text):
+        # It drops a date it cannot read (30 February, an offset of +99:99, a year 9999 date at -05:00)
+        # without a word; feedparser's entries keep the text, so the row can say what the feed said.
+        return True
+    if any(_BAD_OFFSET.search(t) for t in date_texts):
         return True
     # Start tags inside CDATA can inflate the count; that only costs a feedparser run.
     return len(raw.entries) < len(_ITEM_TAG.findall(text))
+
+
+def _items_with_dates(text: str) -> int:
+    """How many <item>/<entry> elements carry a date element (only counted when an entry lacks one)."""
+    return sum(1 for chunk in _ITEM_TAG.split(text)[1:] if _DATE_TAG.search(chunk))
 
 
 def _feed_head(d: Any, *, is_feed: bool) -> _RawFeed:
@@ -238,6 +276,8 @@ def _from_fastfeedparser(d: Any) -> _RawFeed:
             _ffp_synthesize(probe)
             if _same_start(probe.get("description") or "", description):
                 description = ""
+        published, problem = _date(e.get("published"))
+        updated, problem2 = _date(e.get("updated"))
         out.entries.append(
             _Raw(
                 id=_s(e.get("id")).strip() or None,
@@ -245,9 +285,10 @@ def _from_fastfeedparser(d: Any) -> _RawFeed:
                 title=_s(e.get("title")),
                 summary_html=description,
                 contents=contents,
-                published=_iso_utc(_s(e.get("published"))),
-                updated=_iso_utc(_s(e.get("updated"))),
+                published=published,
+                updated=updated,
                 author=_s(e.get("author")) or None,
+                date_problem=problem or problem2,
             )
         )
     return out
@@ -287,6 +328,8 @@ def _run_feedparser(data: bytes, added_prefix: int = 0) -> _RawFeed:
         if not summary and not contents:
             summary = _s(e.get("media_captiontext"))
         lang = _s((e.get("title_detail") or {}).get("language")) or None
+        published, problem = _date(_own(e, "published"), _own(e, "published_parsed"))
+        updated, problem2 = _date(_own(e, "updated"), _own(e, "updated_parsed"))
         out.entries.append(
             _Raw(
                 id=_s(e.get("id")).strip() or None,
@@ -294,10 +337,11 @@ def _run_feedparser(data: bytes, added_prefix: int = 0) -> _RawFeed:
                 title=_s(e.get("title")),
                 summary_html=summary,
                 contents=contents,
-                published=_struct_utc(_own(e, "published_parsed")) or _loose_date(_own(e, "published")),
-                updated=_struct_utc(_own(e, "updated_parsed")) or _loose_date(_own(e, "updated")),
+                published=published,
+                updated=updated,
                 author=_s(e.get("author")) or None,
                 language=lang,
+                date_problem=problem or problem2,
             )
         )
     return out
@@ -366,33 +410,40 @@ def _parse_json_feed(content: bytes, headers: dict[str, str], url: str) -> FeedD
         html = _str(item.get("content_html"))
         text = _str(item.get("content_text"))
         author = item.get("author") or (item.get("authors") or [None])[0]
+        published, problem = _date(_str(item.get("date_published")))
+        updated, problem2 = _date(_str(item.get("date_modified")))
         raw = _Raw(
             id=_str(item.get("id")).strip() or None,
             link=_str(item.get("url") or item.get("external_url")).strip() or None,
             title=_str(item.get("title")),
             summary_html=_str(item.get("summary")),
             contents=[c for c in (html, _text_as_html(text)) if c],
-            published=_iso_utc(_str(item.get("date_published")) or None),
-            updated=_iso_utc(_str(item.get("date_modified")) or None),
+            published=published,
+            updated=updated,
             author=_str(author.get("name")) or None if isinstance(author, dict) else None,
             language=_str(item.get("language")) or None,
+            date_problem=problem or problem2,
         )
         entries.append(_build_entry(raw, base, language))
     title = _str(doc.get("title")) or None
+    notes = [f"skipped {skipped} item(s) that are not JSON objects"] if skipped else []
+    notes.extend(_date_notes(entries))
     return FeedData(
         title=title,
         link=base if doc.get("home_page_url") else None,
         language=language,
         entries=entries,
         parser="json",
-        problem=f"skipped {skipped} item(s) that are not JSON objects" if skipped else None,
+        problem="; ".join(notes) or None,
     )
 
 
 def _str(value: object) -> str:
     # JSON Feed fields are strings by the spec; ids are sometimes numbers in the wild.
     if isinstance(value, str):
-        return value
+        # JSON can spell a lone surrogate ("\\ud800"), which no UTF-8 encoder (SQLite's, the digest
+        # writer's) accepts: it stood for some character, so it becomes U+FFFD.
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return ""
@@ -445,6 +496,8 @@ def _build_entry(r: _Raw, base: str, feed_language: str | None) -> EntryData:
         updated=updated,
         author=collapse(r.author) or None if r.author else None,
         language=r.language or feed_language,
+        # Only when the entry ends up with no date: then the store dates it by the fetch and says why.
+        date_problem=r.date_problem if published is None else None,
     )
 
 
@@ -477,31 +530,20 @@ def _resolve(base: str, link: str) -> str:
         return link
 
 
-def _iso_utc(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)  # no zone given: UTC is the only safe reading
-    return dt.astimezone(timezone.utc).replace(microsecond=0)
+def _date(text: Any, parsed: Any = None) -> tuple[datetime | None, str | None]:
+    """A date element's text -> (UTC datetime, None), or (None, why the entry's date was not used).
 
-
-def _loose_date(value: Any) -> datetime | None:
-    """A date feedparser could not read: RFC 822 with a weekday in another language ("mer, 16 nov
-    2022 00:38:15 +0100"), or ISO 8601 that its patterns missed."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = _WEEKDAY.sub("", value.strip())
-    try:
-        dt = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return _iso_utc(value)
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).replace(microsecond=0)
+    Our own strict reading (watcher.dates) decides for RFC 822 and ISO 8601 text, so an impossible
+    date is refused rather than adjusted; only text in another shape falls back to what the parser
+    made of it (`parsed`, a feedparser time tuple)."""
+    if not isinstance(text, str) or not text.strip():
+        return None, None
+    dt, problem = read_date(text)
+    if dt is None and problem is None:
+        dt = _struct_utc(parsed)
+        if dt is None:
+            problem = f"unreadable date {collapse(text)[:80]!r}"
+    return dt, problem
 
 
 def _struct_utc(value: Any) -> datetime | None:

@@ -14,19 +14,26 @@ Where each step lives:
 Parsing, matching and fingerprinting are pure and CPU-heavy, so they run in a pool of worker processes
 (one per core) while the event loop keeps fetching; deduplicating and storing need the store and stay in
 this process, because SQLite has one writer anyway. One source's failure is a value
-(`SourceOutcome.status == "failed"`), never an exception that stops the others.
+(`SourceOutcome.status == "failed"`), never an exception that stops the others, even when it is a
+bug met with that source's data (`fetch_and_prepare`). A source the poll did not get to, because its
+host stopped answering or the poll's deadline passed, is `deferred`: not a failure, tried next poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import multiprocessing
 import os
 import time
+import traceback
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import sqlite_utils
 
@@ -35,14 +42,18 @@ from .config import Config, Source
 from .dedup import Deduper, SeedIndex
 from .choices import unknown_message
 from .errors import UsageError
-from .fetch import Fetcher
+from .fetch import Fetcher, server_key
 from .fulltext.enrich import FulltextPoll
-from .ingest import SourceOutcome, store_source
+from .ingest import SourceOutcome, store_deferred, store_source
 from .match import Matcher
-from .model import FetchResult
+from .model import Failure, FailureKind, FetchResult
 from .prepare import PreparedFeed, init_worker, prepare_feed, prepare_in_worker
 
 log = logging.getLogger("watcher.poll")
+
+
+# Failures that mean "nothing answered at all"; with no network, every source fails one of these ways.
+_UNREACHABLE = {FailureKind.DNS.value: "host names did not resolve", FailureKind.CONNECT.value: "connections failed"}
 
 
 @dataclass
@@ -56,6 +67,22 @@ class PollSummary:
     @property
     def failed(self) -> list[SourceOutcome]:
         return [s for s in self.sources if s.status == "failed"]
+
+    @property
+    def deferred(self) -> list[SourceOutcome]:
+        return [s for s in self.sources if s.status == "deferred"]
+
+    @property
+    def unreachable(self) -> str | None:
+        """One line when no source could be reached at all, which says more about this machine's
+        network than about the sources: every one of (at least two) sources failed to resolve or to
+        connect. None otherwise (one reachable server, even one answering 404, shows the network works)."""
+        kinds = [o.error_kind for o in self.sources]
+        if len(kinds) < 2 or not all(k in _UNREACHABLE for k in kinds):
+            return None
+        counts = ", ".join(f"{kinds.count(k)} {_UNREACHABLE[k]}" for k in _UNREACHABLE if k in kinds)
+        return (f"no source could be reached: is this machine online? ({counts}; `watcher status` "
+                f"lists each source's error)")
 
     @property
     def new(self) -> int:
@@ -78,7 +105,7 @@ def sync_sources(db: sqlite_utils.Database, cfg: Config) -> None:
                 db.execute(
                     "UPDATE sources SET url = ?, enabled = ?, etag = NULL, last_modified = NULL, hold_until = NULL,"
                     " next_check = NULL, consecutive_failures = 0, failure_weight = 0, permanent_redirect = NULL,"
-                    " disabled_reason = NULL WHERE name = ?",
+                    " disabled_reason = NULL, deferred = NULL WHERE name = ?",
                     [s.url, int(s.enabled), s.name],
                 )
             else:
@@ -147,25 +174,74 @@ def make_pool(workers: int, matcher: Matcher) -> Executor | None:
         return None  # one feed or one core: a pool would cost more than it saves
     # fork: the workers inherit the imported parser and the compiled keyword list instead of
     # importing and compiling again. Forked (by the warm-up) before any event-loop thread exists.
+    # Forked children close their copy of the instance lock at once (lock.py), and each worker dies
+    # with this process (lifeline.py), so a crash here never leaves the store locked.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=init_worker, initargs=(matcher,))
+                               initializer=init_worker, initargs=(matcher, os.getpid()))
     list(pool.map(_warm, range(workers)))
     return pool
 
 
-async def _fetch_and_prepare(fetcher: Fetcher, pool: Executor | None, matcher: Matcher, source: Source,
-                             etag: str | None, last_modified: str | None
-                             ) -> tuple[Source, FetchResult, PreparedFeed | None, float]:
+class Parsers:
+    """Where fetched feeds are parsed: the worker pool, or this process once there is no pool.
+
+    A worker that dies (killed by the system for memory, or a crash inside the parser) breaks the
+    whole pool: every feed queued in it fails with BrokenProcessPool, and so would every later one.
+    The feeds caught in it fail (this poll only; they are parsed again next time); the rest of the
+    poll parses in this process, slower but complete."""
+
+    def __init__(self, pool: Executor | None, matcher: Matcher):
+        self.pool = pool
+        self.matcher = matcher
+
+    async def prepare(self, content: bytes, headers: dict[str, str], url: str,
+                      language: str | None) -> PreparedFeed:
+        args = (content, headers, url, language)
+        if self.pool is not None:
+            try:
+                future = asyncio.get_running_loop().run_in_executor(self.pool, prepare_in_worker, *args)
+            except BrokenProcessPool:
+                self.pool = None  # broken before this feed reached it: parse it here
+            else:
+                try:
+                    return await future
+                except BrokenProcessPool:
+                    self.pool = None
+                    raise
+        return prepare_feed(self.matcher, *args)
+
+
+def internal_failure(exc: BaseException, url: str) -> Failure:
+    """A bug (or a dead parser process) met while handling one source: that source's failure, which
+    says where, so it can be reported; the traceback goes to the debug log."""
+    log.debug("bug while handling %s", url, exc_info=exc)
+    if isinstance(exc, BrokenProcessPool):
+        return Failure(FailureKind.INTERNAL, f"{url}: a parser process died (killed by the system, or a crash in "
+                                             f"the parser) while this feed was queued or being parsed; it is "
+                                             f"parsed again next poll, and if this repeats for this source alone, "
+                                             f"its feed crashes the parser: please report it")
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return Failure(FailureKind.INTERNAL, f"{url}: watcher hit a bug handling this source "
+                                         f"({type(exc).__name__}: {exc}{where}); the other sources are not "
+                                         f"affected; please report it")
+
+
+async def fetch_and_prepare(fetcher: Fetcher, parsers: Parsers, source: Source, etag: str | None,
+                            last_modified: str | None) -> tuple[FetchResult, PreparedFeed | None, float]:
+    """Fetch and parse one source. Whatever goes wrong comes back as this source's failure: a bug
+    met with one source's data must not cost the other sources their poll."""
     t0 = time.perf_counter()
-    result = await fetcher.fetch(source.url, etag=etag, last_modified=last_modified)
+    result = FetchResult(url=source.url, final_url=source.url, status=None)
     prepared = None
-    if result.ok and not result.not_modified:
-        args = (result.content, result.headers, result.final_url, source.language)
-        if pool is None:
-            prepared = prepare_feed(matcher, *args)
-        else:
-            prepared = await asyncio.get_running_loop().run_in_executor(pool, prepare_in_worker, *args)
-    return source, result, prepared, time.perf_counter() - t0
+    try:
+        result = await fetcher.fetch(source.url, etag=etag, last_modified=last_modified)
+        if result.ok and not result.not_modified:
+            prepared = await parsers.prepare(result.content, result.headers, result.final_url, source.language)
+    except Exception as e:  # not CancelledError (a BaseException): a cancelled poll stops as a whole
+        result = dataclasses.replace(result, content=b"", failure=internal_failure(e, source.url))
+        prepared = None
+    return result, prepared, time.perf_counter() - t0
 
 
 # How long one write transaction may gather sources before it commits. Committing each source alone
@@ -187,19 +263,42 @@ class _Ready:
     stored: asyncio.Future
 
 
+# How often a poll that is still waiting says so (on stderr for `watcher poll`, in the log for `run`):
+# often enough that nobody wonders whether it hangs, rarely enough to stay out of the way.
+PROGRESS_EVERY_S = 10.0
+
+
+def progress_line(sources: list[Source], done: list[bool], elapsed: float) -> str:
+    """'still polling after 30s: 12 of 40 sources done; waiting on 28 (host a.example: 25, host b.org: 3)'"""
+    waiting: dict[str, int] = {}
+    for s, d in zip(sources, done):
+        if not d:
+            key = server_key(s.url)
+            waiting[key] = waiting.get(key, 0) + 1
+    top = sorted(waiting.items(), key=lambda kv: (-kv[1], kv[0]))
+    hosts = ", ".join(f"host {k}: {n}" for k, n in top[:3]) + (f", {len(top) - 3} more hosts" if len(top) > 3 else "")
+    n_waiting = sum(waiting.values())
+    return (f"still polling after {elapsed:.0f}s: {len(sources) - n_waiting} of {len(sources)} sources done; "
+            f"waiting on {n_waiting} ({hosts})")
+
+
 async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], pool: Executor | None,
-               matcher: Matcher, deduper: Deduper, now: datetime | None) -> list[SourceOutcome]:
+               matcher: Matcher, deduper: Deduper, now: datetime | None,
+               progress: Callable[[str], None] | None = None,
+               progress_every: float = PROGRESS_EVERY_S) -> list[SourceOutcome]:
     validators = {r[0]: (r[1], r[2]) for r in db.execute("SELECT name, etag, last_modified FROM sources")}
     # Sources fetched and prepared but not yet stored hold their bytes and fingerprints in memory;
     # when storing is the slower side, this bound keeps them from piling up (1,000 feeds: 2.4 GB).
     ahead = asyncio.Semaphore(2 * max(cfg.fetch.concurrency, _worker_count(cfg, len(sources))))
     ready: asyncio.Queue[_Ready] = asyncio.Queue()
     outcomes: list[SourceOutcome | None] = [None] * len(sources)
+    parsers = Parsers(pool, matcher)
+    finished = asyncio.Event()
 
     async def fetch_one(i: int, source: Source) -> None:
         async with ahead:
-            source, result, prepared, elapsed = await _fetch_and_prepare(
-                fetcher, pool, matcher, source, *validators.get(source.name, (None, None)))
+            result, prepared, elapsed = await fetch_and_prepare(
+                fetcher, parsers, source, *validators.get(source.name, (None, None)))
             if prepared is not None:  # full text (issue 11): article pages of short entries that could matter
                 prepared = await pages.enrich(source, prepared)
             stored = asyncio.get_running_loop().create_future()
@@ -216,8 +315,11 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
                 deadline = time.monotonic() + BATCH_SECONDS
                 while True:
                     # Each source is still all-or-nothing: a savepoint inside the batch's transaction.
-                    outcomes[r.index] = store_source(db, cfg, r.source, r.result, r.prepared, deduper=deduper,
-                                                     now=now or store.utcnow(), duration=r.elapsed)
+                    if r.result.deferred:
+                        outcomes[r.index] = store_deferred(db, r.source, r.result.deferred)
+                    else:
+                        outcomes[r.index] = store_source(db, cfg, r.source, r.result, r.prepared, deduper=deduper,
+                                                         now=now or store.utcnow(), duration=r.elapsed)
                     r.stored.set_result(None)
                     batch.append(r)
                     wait = deadline - time.monotonic()
@@ -236,12 +338,24 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
             left -= len(batch)
             for r in batch:
                 log.info("%s", outcomes[r.index].log_line())
+        finished.set()
+
+    async def report_progress() -> None:
+        started = time.monotonic()
+        while True:
+            try:
+                await asyncio.wait_for(finished.wait(), progress_every)
+                return
+            except TimeoutError:
+                progress(progress_line(sources, [o is not None for o in outcomes], time.monotonic() - started))
 
     async with Fetcher(cfg.fetch) as fetcher:
         pages = FulltextPoll(cfg, db, fetcher, pool, matcher, now)
         try:
             async with asyncio.TaskGroup() as tasks:  # one failing task (a bug, a store error) stops all
                 tasks.create_task(store_all())
+                if progress is not None:
+                    tasks.create_task(report_progress())
                 for i, s in enumerate(sources):
                     tasks.create_task(fetch_one(i, s))
         except BaseExceptionGroup as group:
@@ -258,8 +372,12 @@ def load_processors(cfg: Config, db: sqlite_utils.Database) -> tuple[Matcher, De
 
 
 def poll(cfg: Config, db: sqlite_utils.Database, *, names: list[str] | None = None, now: datetime | None = None,
-         force: bool = False, due_only: bool = False) -> PollSummary:
-    """Poll the selected sources once and store what they carry. See `select_sources` for which."""
+         force: bool = False, due_only: bool = False, progress: Callable[[str], None] | None = None,
+         progress_every: float = PROGRESS_EVERY_S) -> PollSummary:
+    """Poll the selected sources once and store what they carry. See `select_sources` for which.
+
+    `progress`, if given, is called with a line every `progress_every` seconds while sources are
+    still outstanding, saying how many and on which hosts."""
     sync_sources(db, cfg)
     picked = select_sources(cfg, db, now or store.utcnow(), names=names, force=force, due_only=due_only)
     summary = PollSummary()
@@ -268,7 +386,7 @@ def poll(cfg: Config, db: sqlite_utils.Database, *, names: list[str] | None = No
     matcher, deduper = load_processors(cfg, db)
     pool = make_pool(_worker_count(cfg, len(picked)), matcher)
     try:
-        summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, deduper, now))
+        summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, deduper, now, progress, progress_every))
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -29,6 +29,7 @@ class SourceStatus:
     items: int
     permanent_redirect: str | None
     disabled_reason: str | None
+    deferred: str | None = None  # why the last poll did not get to it; not a failure
 
 
 def source_status(cfg: Config, db: sqlite_utils.Database) -> list[SourceStatus]:
@@ -37,16 +38,16 @@ def source_status(cfg: Config, db: sqlite_utils.Database) -> list[SourceStatus]:
         r[0]: r
         for r in db.execute(
             "SELECT name, last_success, last_attempt, last_error, last_error_kind, consecutive_failures,"
-            " next_check, hold_until, permanent_redirect, disabled_reason FROM sources"
+            " next_check, hold_until, permanent_redirect, disabled_reason, deferred FROM sources"
         )
     }
     out = []
     for s in cfg.sources:
-        r = rows.get(s.name) or (s.name, None, None, None, None, 0, None, None, None, None)
+        r = rows.get(s.name) or (s.name, None, None, None, None, 0, None, None, None, None, None)
         out.append(SourceStatus(
             name=s.name, enabled=s.enabled and not r[9], last_success=r[1], last_attempt=r[2], last_error=r[3],
             last_error_kind=r[4], failures=r[5], next_check=r[6], hold_until=r[7], items=counts.get(s.name, 0),
-            permanent_redirect=r[8], disabled_reason=r[9],
+            permanent_redirect=r[8], disabled_reason=r[9], deferred=r[10],
         ))
     return out
 

@@ -185,7 +185,9 @@ class Runner:
 
         db = self._db()
         try:
-            summary = poll(self.cfg, db, names=names, now=self.clock(), due_only=due_only)
+            summary = poll(self.cfg, db, names=names, now=self.clock(), due_only=due_only, progress=log.info)
+            if summary.unreachable:
+                log.warning("%s", summary.unreachable)
             log.debug("cycle done: %d ok, %d failed, %d new, %d updated", len(summary.ok), len(summary.failed),
                       summary.new, summary.updated)
         finally:
@@ -295,6 +297,15 @@ class Runner:
         self._sched.add_job(self._digest_job, "date", run_date=when, id="digest", replace_existing=True,
                             max_instances=1, coalesce=True, misfire_grace_time=None)
 
+    @staticmethod
+    def _guarded(what: str, then: str, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except WatcherError as e:
+            log.error("%s: not done: %s; %s", what, e, then)
+        except Exception:
+            log.exception("%s failed with a bug; %s", what, then)
+
     # --- the process
 
     def _on_signal(self, signum: int, _frame: object) -> None:
@@ -328,11 +339,15 @@ class Runner:
         log.info("watcher run: %d source%s, %d due now; digest at %s %s", n, "" if n == 1 else "s",
                  len(plan.catch_up), self.cfg.digest.time, self.cfg.digest.timezone)
         # Before any scheduler thread exists: the pipeline may fork parser processes.
+        # Guarded like the jobs they stand in for: a failed catch-up or digest is logged and retried on
+        # schedule, never the end of `run` (which a service manager would only restart into the same).
         if plan.catch_up and not self.stop.is_set():
-            self.poll_once(plan.catch_up, due_only=True)
+            self._guarded("catch-up poll", "each source is tried again at its next turn",
+                          lambda: self.poll_once(plan.catch_up, due_only=True))
         if plan.missed_digest and not self.stop.is_set():
             log.info("digest %s was missed while watcher was not running; building it now", plan.missed_digest)
-            self.build_digest(plan.missed_digest)
+            self._guarded(f"digest {plan.missed_digest}", f"`watcher digest --date {plan.missed_digest}` builds "
+                          f"it by hand", lambda: self.build_digest(plan.missed_digest))
         if self.stop.is_set():
             return
 

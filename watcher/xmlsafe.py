@@ -18,9 +18,10 @@ weapon away before any parser runs:
 CDATA sections and comments are left alone: their content is literal. Everything here is a linear
 scan (str.find and non-backtracking regexes), so hostile input cannot make the scan itself slow.
 
-`decode()` picks the text encoding (BOM, then whether the bytes are valid UTF-8, then what the HTTP
-header and the XML declaration say) because a header that says iso-8859-1 over UTF-8 bytes is common
-and would otherwise garble Vietnamese or Chinese text.
+`decode()` picks the text encoding (BOM, then whether the bytes are valid or mostly valid UTF-8, then
+what the HTTP header and the XML declaration say) because a header that says iso-8859-1 over UTF-8
+bytes is common and would otherwise garble Vietnamese or Chinese text, and one stray byte in a UTF-8
+feed must cost one character, not the whole feed.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ _BAD_AMP = re.compile(
 )
 # Characters XML 1.0 does not allow anywhere, not even as references; expat stops at them.
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# A numeric reference: each is checked against the characters XML allows (see _fix_char_ref).
+_NUM_REF = re.compile(r"&#(?:([0-9]{1,7})|[xX]([0-9a-fA-F]{1,6}));")
 _DECL_START = re.compile(r"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _XML_DECL = re.compile(r"<\?xml[^>]{0,200}\?>")
 _XML_DECL_ENCODING = re.compile(r"""encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']""")
@@ -124,9 +127,24 @@ def _fix_amp(match: re.Match[str], unknown: dict[str, int]) -> str:
     return "&amp;" + name + ";"
 
 
+def _fix_char_ref(match: re.Match[str], unknown: dict[str, int]) -> str:
+    """A reference to a character XML does not allow makes expat refuse the document and crashed
+    feedparser's loose parser (`&#xD800;`: a lone surrogate cannot be encoded). A surrogate or a code
+    point beyond Unicode stood for some character: it becomes U+FFFD. A control character or U+FFFE/
+    U+FFFF is dropped, as the same character written literally is."""
+    dec, hexa = match.group(1), match.group(2)
+    cp = int(dec) if dec is not None else int(hexa, 16)
+    if cp in (0x9, 0xA, 0xD) or 0x20 <= cp <= 0xD7FF or 0xE000 <= cp <= 0xFFFD or 0x10000 <= cp <= 0x10FFFF:
+        return match.group(0)
+    unknown["#"] = unknown.get("#", 0) + 1  # counted under "#": a reference to a forbidden character
+    return "&#xFFFD;" if 0xD800 <= cp <= 0xDFFF or cp > 0x10FFFF else ""
+
+
 def _neutralise_segment(seg: str, unknown: dict[str, int]) -> str:
     if "&" not in seg:
         return seg
+    if "&#" in seg:
+        seg = _NUM_REF.sub(lambda m: _fix_char_ref(m, unknown), seg)
     return _BAD_AMP.sub(lambda m: _fix_amp(m, unknown), seg)
 
 
@@ -167,7 +185,11 @@ def neutralise(text: str) -> Neutralised:
             result.removed_declarations += 1
     result.text = "".join(pieces)
     bare = unknown.pop("", 0)
+    forbidden = unknown.pop("#", 0)
     result.unknown_entities = unknown
+    if forbidden:
+        result.notes.append(f"replaced {forbidden} reference(s) to characters XML does not allow"
+                            " (lone surrogates, control characters)")
     if bare:
         result.notes.append(f"escaped {bare} bare '&' (should be &amp; in XML)")
     if result.removed_declarations:
@@ -272,11 +294,27 @@ def _sniff_utf16(content: bytes) -> str | None:
     return None
 
 
+def _utf8_share(content: bytes) -> tuple[str, int, int]:
+    """The bytes read as UTF-8 with replacement, how many valid non-ASCII characters that read found,
+    and how many invalid byte sequences it replaced (each became one U+FFFD)."""
+    text = content.decode("utf-8", errors="replace")
+    # A U+FFFD the feed really carried is three valid bytes; only the rest are replacements.
+    bad = text.count("\ufffd") - content.count(b"\xef\xbf\xbd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return text, non_ascii - bad, bad
+
+
 def decode(content: bytes, headers: dict[str, str]) -> tuple[str, list[str]]:
     """Bytes to text, and notes about any disagreement between what was declared and what was found.
 
-    Order: a byte order mark (or UTF-16 without one); valid UTF-8; the HTTP charset; the XML
-    declaration; Windows-1252 (Latin text that declares nothing); UTF-8 with replacement characters.
+    Order: a byte order mark (or UTF-16 without one); valid UTF-8; mostly valid UTF-8; the HTTP
+    charset; the XML declaration; Windows-1252 (Latin text that declares nothing).
+
+    "Mostly valid UTF-8" (at least as many valid multi-byte characters as broken sequences) is read as
+    UTF-8 with each broken sequence replaced by U+FFFD, whatever was declared: one stray byte in one
+    item must cost that character, not turn every title of the feed into mojibake by sending the whole
+    document to Windows-1252. Text really in a legacy encoding (Windows-125x, GBK, Big5, Shift_JIS)
+    almost never forms valid UTF-8 sequences, so it stays far below that share and keeps its own codec.
     """
     notes: list[str] = []
     sniffed = _sniff_utf16(content)
@@ -292,6 +330,9 @@ def decode(content: bytes, headers: dict[str, str]) -> tuple[str, list[str]]:
     xml_cs = m.group(1) if m else None
     declared = [c for c in (_codec(http_cs), _codec(xml_cs)) if c]
 
+    def said(wrong: list[str]) -> str | None:
+        return http_cs if _codec(http_cs) in wrong else xml_cs
+
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
@@ -299,8 +340,14 @@ def decode(content: bytes, headers: dict[str, str]) -> tuple[str, list[str]]:
     else:
         wrong = [d for d in declared if d not in ("utf-8",) and not content.isascii()]
         if wrong:
-            said = http_cs if _codec(http_cs) in wrong else xml_cs
-            notes.append(f"declared encoding {said!r} but the bytes are valid UTF-8; read as UTF-8")
+            notes.append(f"declared encoding {said(wrong)!r} but the bytes are valid UTF-8; read as UTF-8")
+        return text, notes
+
+    text, good, bad = _utf8_share(content)
+    if good >= bad:
+        wrong = [d for d in declared if d != "utf-8"]
+        where = f"declared encoding {said(wrong)!r} but the bytes are UTF-8 except for" if wrong else "UTF-8 with"
+        notes.append(f"{where} {bad} invalid byte sequence(s); each replaced with U+FFFD, the rest kept")
         return text, notes
 
     for enc in declared:
@@ -314,12 +361,14 @@ def decode(content: bytes, headers: dict[str, str]) -> tuple[str, list[str]]:
         if enc != "utf-8":
             notes.append(f"bytes do not fully match the declared encoding {enc!r}; bad bytes replaced")
             return content.decode(enc, errors="replace"), notes
+    what = "declared UTF-8 but most non-ASCII bytes are not UTF-8" if declared else (
+        "not valid UTF-8 and no usable encoding declared")
     try:
         text = content.decode("cp1252")
-        notes.append("not valid UTF-8 and no usable encoding declared; read as Windows-1252")
+        notes.append(f"{what}; read as Windows-1252")
         return text, notes
     except UnicodeDecodeError:
-        notes.append("not valid UTF-8 and no usable encoding declared; bad bytes replaced")
+        notes.append(f"{what}; bad bytes replaced")
         return content.decode("utf-8", errors="replace"), notes
 
 

@@ -43,9 +43,27 @@ class App:
 
     @cached_property
     def db(self):
+        """The store, for a command that writes (migrated; refused if read-only)."""
         from ..store import connect
 
         return connect(self.config.db_path)
+
+    @cached_property
+    def reader(self):
+        """The store, for a command that only reads: opened read-only (no migration, no lock, no write),
+        so a backup or a read-only folder can be inspected. Through the writer if one is open already."""
+        if "db" in self.__dict__:
+            return self.db
+        from ..store import connect_readonly
+
+        return connect_readonly(self.config.db_path)
+
+    def close(self) -> None:
+        # Closing the last connection merges the WAL into the file and removes -wal and -shm.
+        for name in ("reader", "db"):
+            db = self.__dict__.pop(name, None)
+            if db is not None:
+                db.conn.close()
 
 
 pass_app = click.make_pass_decorator(App)
@@ -78,6 +96,7 @@ def since_option(f):
 def cli(ctx: click.Context, config_path: Path) -> None:
     """Watch news feeds for one story across languages."""
     ctx.obj = App(config_path)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register() -> None:

@@ -36,10 +36,14 @@ def run(app: App, verbose: bool) -> None:
     """
     from ..lock import instance_lock
     from ..scheduler import Runner
+    from ..store import verify
 
     _logging(verbose)
     cfg = app.config_and_keywords()
+    db = app.db  # opened first: a read-only or damaged store is refused before the lock is taken
     with instance_lock(cfg.state_dir, purpose="run"):
+        verify(db)  # once, at start: each job opens its own connection, and checking each would cost a lot
+        app.close()
         Runner(cfg).serve()
 
 
@@ -62,14 +66,16 @@ def _parse_date(value: str | None) -> date | None:
 def digest(app: App, day_text: str | None, send: bool, dry_run: bool) -> None:
     """Build the daily digest: new, relevant items grouped by topic, in Markdown, HTML and Atom."""
     from ..digest import local_date, make_digest
-    from ..store import utcnow
+    from ..store import utcnow, verify
 
     cfg = app.config
     now = utcnow()
     day = _parse_date(day_text) or local_date(now, cfg.digest.timezone)
     if send and dry_run:
         raise click.UsageError("--send and --dry-run contradict each other; pick one")
-    r = make_digest(cfg, app.db, day, now=now, send=send, dry_run=dry_run)
+    db = app.reader if dry_run else app.db
+    verify(db)  # once a day, over most of what is new: never build (and record) it from damaged pages
+    r = make_digest(cfg, db, day, now=now, send=send, dry_run=dry_run)
     if dry_run:
         click.echo(r.markdown)
         click.echo(f"(dry run: {r.digest.total} items would go into the {day} digest; nothing recorded)", err=True)
@@ -110,7 +116,7 @@ def _known_filter_values(app: App) -> dict[str, set[str]]:
     from ..keywords import check_keywords
     from ..review import stored_values
 
-    known = stored_values(app.db)
+    known = stored_values(app.reader)
     known["source"] |= {s.name for s in app.config.sources}
     known["language"] |= set(LANGUAGES)
     if app.config.keywords_path.exists():
@@ -127,7 +133,7 @@ def _list(app: App, topic: str | None, source: str | None, language: str | None,
     f = QueueFilter(topic=topic, source=source, language=language, status=status_filter(status))
     if topic is not None or source is not None or language is not None:
         f = check_filter(f, _known_filter_values(app))
-    rows = list_queue(app.db, f, limit=limit)
+    rows = list_queue(app.reader, f, limit=limit)
     if not rows:
         click.echo(f"the queue has no {f.status + ' ' if f.status else ''}items matching that", err=True)
         return

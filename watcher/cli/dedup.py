@@ -27,7 +27,9 @@ def dedup(app, recheck: bool, since: str | None, dry_run: bool, verbose: bool) -
     """Show the dedup index, or re-run dedup decisions with --recheck."""
     cfg = app.config
     seeds = SeedIndex.load(cfg.seeds_dir, cfg.state_dir / "cache")
-    db = app.db
+    db = app.db if recheck else app.reader
+    if recheck:
+        store.verify(db)  # it reads every item anyway; never decide again on top of a damaged store
     if not recheck:
         n_items = db.execute("SELECT count(*) FROM items").fetchone()[0]
         n_indexed = db.execute("SELECT count(*) FROM dedup_indexed").fetchone()[0]

@@ -50,7 +50,7 @@ def _rows(app: App, since: str | None) -> Iterator[Row]:
         sql += " WHERE published >= ?"
         params.append(store.iso(dt))
     sql += " ORDER BY published, id"
-    for r in app.db.execute(sql, params).fetchall():
+    for r in app.reader.execute(sql, params).fetchall():
         yield Row(r[0], r[1] or "", r[2] or "", r[3] or "", r[4], r[5], bool(r[6]), r[7], r[8])
 
 
@@ -85,6 +85,8 @@ def _line(r: Row, result: MatchResult | None = None) -> str:
 @pass_app
 def rematch(app: App, since: str | None, dry_run: bool) -> None:
     """Re-apply the current keyword list to stored items and report what changed."""
+    if not dry_run:
+        store.verify(app.db)  # opened for writing first (a read-only store is refused before matching)
     m = _current(app)
     rows = list(_rows(app, since))
     gained: list[tuple[Row, MatchResult]] = []
@@ -298,7 +300,7 @@ def _background(app: App) -> list[derive_mod.BackgroundItem]:
     sql = ("SELECT title, summary, substr(content, 1, 5000), language FROM items WHERE relevant = 0 "
            "ORDER BY id DESC LIMIT ?")
     return [(r[0] or "", r[1] or "", r[2] or "", r[3])
-            for r in app.db.execute(sql, [derive_mod.BACKGROUND_ITEMS]).fetchall()]
+            for r in app.reader.execute(sql, [derive_mod.BACKGROUND_ITEMS]).fetchall()]
 
 
 COMMANDS = [keywords_group, rematch]

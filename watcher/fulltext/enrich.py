@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +35,8 @@ from . import storeops
 from .extract import extract_page
 from .fetchpage import Page, PageFetcher
 from .policy import decide
+
+log = logging.getLogger("watcher.fulltext")
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,14 @@ class FulltextPoll:
     async def finish(self, jobs: list[Job]) -> list[PreparedEntry]:
         if not jobs:
             return []
-        if self.pool is None:
-            return finish_entries(self.matcher, jobs)
-        return await asyncio.get_running_loop().run_in_executor(self.pool, finish_in_worker, jobs)
+        if self.pool is not None:
+            try:
+                return await asyncio.get_running_loop().run_in_executor(self.pool, finish_in_worker, jobs)
+            except BrokenProcessPool:
+                # A worker died (the system killed it, or a page crashed the parser): the pool is gone
+                # for the rest of the poll, as pipeline.Parsers finds too; extract here instead.
+                self.pool = None
+        return finish_entries(self.matcher, jobs)
 
     def plan(self, source: Source, prepared: PreparedFeed) -> tuple[dict[int, Job], dict[int, str]]:
         """Which entries reuse what the store has (jobs), and which need a page fetched (index -> link)."""
@@ -141,8 +150,18 @@ class FulltextPoll:
         return jobs, fetch
 
     async def enrich(self, source: Source, prepared: PreparedFeed) -> PreparedFeed:
+        """The feed with its short entries' page text. Never fails the poll: if anything here breaks
+        (a bug met on one page), the entries are stored as the feed gave them, and it is logged."""
         if not prepared.entries:
             return prepared
+        try:
+            return await self._enrich(source, prepared)
+        except Exception:  # not CancelledError: a cancelled poll stops as a whole
+            log.warning("%s: full text skipped this poll after an error; entries stored as the feed gave them",
+                        source.name, exc_info=True)
+            return prepared
+
+    async def _enrich(self, source: Source, prepared: PreparedFeed) -> PreparedFeed:
         jobs, fetch = self.plan(source, prepared)
         if fetch:
             when = store.iso(self.now or store.utcnow())

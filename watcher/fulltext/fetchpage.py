@@ -61,6 +61,8 @@ class PageFetcher:
 
     async def _read_robots(self, origin: str) -> tuple[Protego | None, str]:
         r = await self.fetcher.fetch(f"{origin}/robots.txt", accept="text/plain, */*;q=0.1")
+        if r.deferred:  # the host stopped answering this poll, or the poll's deadline passed
+            return None, f"{origin}/robots.txt was not fetched ({r.deferred}); the page is fetched later"
         if r.failure is not None:
             if r.failure.kind in (FailureKind.HTTP_4XX, FailureKind.GONE):
                 return None, ""  # no robots.txt: everything is allowed
@@ -98,6 +100,9 @@ class PageFetcher:
         if host in self._deferred:  # deferred while we waited for robots.txt
             return Page(url, "deferred", self._deferred[host])
         r = await self.fetcher.fetch(url, accept=ACCEPT_HTML, content_types=HTML_TYPES)
+        if r.deferred:
+            return Page(url, "deferred", f"{r.deferred}; fetched later by `watcher fulltext --missing`",
+                        final_url=r.final_url)
         if r.failure is not None:
             f = r.failure
             if f.kind is FailureKind.RATE_LIMITED:
