@@ -326,3 +326,16 @@ def test_a_host_that_asks_to_wait_gets_no_more_page_requests_this_poll():
     a, b, c = asyncio.run(run())
     assert a.status == "rate_limited" and b.status == "deferred" and c.status == "ok"
     assert "http://busy.test/b" not in seen and "--missing" in b.note
+
+
+def test_a_feed_that_rotates_guids_does_not_cost_a_page_request_per_poll(feed_server, tmp_path):
+    feed_server.add("/a/1.html", furnished_page("T", ON_TOPIC_TEXT, "nav"), content_type="text/html")
+    entry = {"title": "Nvidia H20 rules", "link": feed_server.url("/a/1.html"), "description": TEASER}
+    url = feed_server.add("/feed.xml", rss([dict(entry, guid="session-1")]))
+    cfg = write_config(tmp_path, [{"name": "news", "url": url}], FAST)
+    poll(cfg)
+    for n in (2, 3):
+        feed_server.add("/feed.xml", rss([dict(entry, guid=f"session-{n}")]))
+        poll(cfg)
+    assert len(feed_server.requests("/a/1.html")) == 1
+    assert len(items(cfg)) == 1

@@ -127,12 +127,20 @@ class FulltextPoll:
     def plan(self, source: Source, prepared: PreparedFeed) -> tuple[dict[int, Job], dict[int, str]]:
         """Which entries reuse what the store has (jobs), and which need a page fetched (index -> link)."""
         known = storeops.page_state(self.db, source.name, [p.entry.guid for p in prepared.entries])
+        unknown = [p.canonical_link for p in prepared.entries if p.entry.guid not in known and p.canonical_link]
+        by_link = storeops.page_state_by_link(self.db, source.name, unknown) if unknown else {}
         on_topic = bool(self.topics & set(source.tags))
         jobs: dict[int, Job] = {}
         fetch: dict[int, str] = {}
         for i, p in enumerate(prepared.entries):
             e = p.entry
             row = known.get(e.guid)
+            if row is None:  # a guid not stored: maybe a stored item under a rotated guid (same link)
+                rows = by_link.get(p.canonical_link or "", [])
+                if any(r.content_hash == p.content_hash for r in rows):
+                    continue  # the same item seen again: ingest only notes it was seen
+                row = next((r for r in rows if r.page_link == e.link and r.page_status not in (None, "skipped")),
+                           None)
             if row is not None and row.content_hash == p.content_hash:
                 continue  # seen before, unchanged: ingest only notes it was seen; never refetched
             if row is not None and row.page_link == e.link and row.page_status not in (None, "skipped"):

@@ -44,6 +44,21 @@ def page_state(db: sqlite_utils.Database, source: str, guids: list[str]) -> dict
     return out
 
 
+def page_state_by_link(db: sqlite_utils.Database, source: str, canonical_links: list[str]
+                       ) -> dict[str, list[PageState]]:
+    """The same, by canonical link, for entries whose guid is not stored: a feed that rotates guids
+    (ingest.same_item) must not cost a page request per poll; a page is fetched once per link."""
+    out: dict[str, list[PageState]] = {}
+    for i in range(0, len(canonical_links), 500):
+        chunk = canonical_links[i:i + 500]
+        marks = ",".join("?" for _ in chunk)
+        for row in db.execute("SELECT canonical_link, id, content_hash, page_link, page_status, page_note,"
+                              f" page_fetched_at FROM items WHERE source = ? AND canonical_link IN ({marks})"
+                              " ORDER BY id", [source, *chunk]):
+            out.setdefault(row[0], []).append(PageState(*row[1:]))
+    return out
+
+
 def stored_page_text(db: sqlite_utils.Database, item_id: int) -> str | None:
     row = db.execute("SELECT content FROM items WHERE id = ? AND content_source = 'page'", [item_id]).fetchone()
     return row[0] if row else None
