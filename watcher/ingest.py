@@ -42,6 +42,7 @@ from .model import (
     ItemIntent,
     MatchResult,
 )
+from .fulltext.storeops import page_columns
 from .prepare import PreparedEntry, PreparedFeed
 
 
@@ -197,6 +198,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         "last_seen": store.iso(now),
         "content_hash": digest,
         **_match_columns(intent.match),
+        **page_columns(prepared),  # full text (issue 11): content is then the page's, see watcher/fulltext
     }
     if row is not None:
         item_id = row[0]

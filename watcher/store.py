@@ -689,3 +689,18 @@ def m033_queue_index(db: sqlite_utils.Database) -> None:
     # this index a page is a range scan of 50 entries at any store size; without it SQLite sorted every
     # queued item for each page (bench/serve.py).
     _exec(db, "CREATE INDEX items_queue ON items(review_status, published, id);")
+
+
+@migrations()
+def m034_fulltext(db: sqlite_utils.Database) -> None:
+    # Full text for summary-only feeds (issue 11; watcher/fulltext/, whose storeops.py holds its SQL).
+    # `content` stays the text that is matched and deduplicated: the article page's, when fetched, with
+    # the feed's own kept in feed_content. Stores made before this step read as content_source 'feed'.
+    _exec(db, """
+ALTER TABLE items ADD COLUMN content_source TEXT NOT NULL DEFAULT 'feed';  -- feed | page
+ALTER TABLE items ADD COLUMN feed_content TEXT;      -- the feed's own content when content is the page's
+ALTER TABLE items ADD COLUMN page_link TEXT;         -- the link a page was fetched or considered for
+ALTER TABLE items ADD COLUMN page_status TEXT;       -- NULL | ok | skipped | robots | not_html | ... (storeops.py)
+ALTER TABLE items ADD COLUMN page_note TEXT;         -- why, in words
+ALTER TABLE items ADD COLUMN page_fetched_at TEXT;   -- UTC
+""")
