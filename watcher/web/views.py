@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .. import digest, display, store
+from .. import digest, display
 from ..digest import Segment
 from ..errors import UsageError
+from ..times import parse_iso_optional
 
 RTL_LANGUAGES = digest.RTL_LANGUAGES
 EXCERPT_CHARS = 240
@@ -32,7 +33,7 @@ def spans(hits: list[dict], field: str, text: str) -> list[tuple[int, int]]:
 
 
 def local_time(iso: str | None, tz: str) -> str:
-    dt = store.parse_iso(iso)
+    dt = parse_iso_optional(iso)
     return dt.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if dt else ""
 
 
@@ -81,7 +82,7 @@ def parse_cursor(text: str | None) -> tuple[str, int] | None:
         return None
     published, _, ident = text.rpartition("|")
     try:
-        store.parse_iso(published)
+        parse_iso_optional(published)
         return published, int(ident)
     except ValueError:
         return None
