@@ -704,3 +704,11 @@ ALTER TABLE items ADD COLUMN page_status TEXT;       -- NULL | ok | skipped | ro
 ALTER TABLE items ADD COLUMN page_note TEXT;         -- why, in words
 ALTER TABLE items ADD COLUMN page_fetched_at TEXT;   -- UTC
 """)
+
+
+@migrations()
+def m035_queue_origin_index(db: sqlite_utils.Database) -> None:
+    # The review page's queue filtered by origin (polled or backfilled), newest first: a range scan of
+    # one page, as items_queue gives the unfiltered queue. Without it a page of the few backfilled items
+    # walked every queued polled one (bench/serve.py, "queue, origin backfilled").
+    _exec(db, "CREATE INDEX items_queue_origin ON items(review_status, origin, published, id);")

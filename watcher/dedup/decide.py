@@ -336,7 +336,7 @@ class Deduper:
 
 def also_in(db: sqlite_utils.Database, item_id: int) -> list[dict]:
     """The stored reposts of an item: those whose duplicate_of names it, earliest first."""
-    cur = db.execute("SELECT id, source, link, title, dup_method, dup_score FROM items"
+    cur = db.execute("SELECT id, source, link, title, language, dup_method, dup_score FROM items"
                      " WHERE duplicate_of = ? ORDER BY published, id", [f"item:{item_id}"])
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
