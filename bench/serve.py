@@ -1,4 +1,5 @@
-"""Review page benchmark: the queue page's server time at 100,000 stored items (issue 13: < 200 ms).
+"""Review page benchmark: the queue page's server time at 100,000 stored items (issue 13: < 200 ms),
+and a decision's (issue 13: "a decision updates the row in place within 100 ms").
 
     python bench/serve.py                 # 100,000 items (about a minute to build, in /tmp)
     python bench/serve.py --n 20000 --repeat 20
@@ -9,14 +10,22 @@ polled ones. Then each page below is requested in process (Starlette's TestClien
 app's: routing, the security guard, queries, shaping and templates, no network) and timed, median and
 p95 over --repeat runs, against a baseline measured in the same run: a bare SELECT of the same page's
 rows (same filter, same order, same LIMIT) on the same connection. Last, the same pages without the
-items_queue index, to show what it is for.
+items_queue and items_queue_origin indexes, to show what they are for.
+
+A decision: the POST /items/{id}/decide that a key press sends (CSRF token, Origin, cookie, as the
+page sends it), timed to the end of the returned row fragment, which the page swaps in place: the
+review code's write (items, reviews, one IMMEDIATE transaction, committed) plus the row's query and
+template. Its baseline in the same run: a bare committed UPDATE of the same item's review_status.
+One item in ten is backfilled (items.origin), as after a `watcher backfill` of a few sources.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -73,7 +82,8 @@ def build(folder: Path, n: int) -> Path:
                          "published": when, "fetched_at": when, "last_seen": when, "content_hash": f"h{i}",
                          "relevant": int(relevant), "score": 4.5 if relevant else 0.0,
                          "topics": store.dumps(topics), "keywords": store.dumps(["export control"] if relevant else []),
-                         "hits": store.dumps(hits), "review_status": status})
+                         "hits": store.dumps(hits), "review_status": status,
+                         "origin": "backfill" if rnd.random() < 0.1 else "poll"})
             if len(rows) == 5000:
                 db["items"].insert_all(rows, batch_size=5000)
                 rows = []
@@ -118,13 +128,17 @@ def main() -> None:
                                 until=datetime(2026, 10, 31).date())),
             ("queue, status all", "/?status=all", queries.QueueQuery(QueueFilter(status=None))),
             ("queue, page 41 (cursor)", f"/?before={cursor}", queries.QueueQuery(before=(deep["published"], deep["id"]))),
+            ("queue, origin backfilled", "/?origin=backfilled", queries.QueueQuery(origin="backfill")),
+            ("queue, origin polled", "/?origin=polled", queries.QueueQuery(origin="poll")),
         ]
         assert first, "the store has no queued items"
 
-        def measure(label: str) -> None:
+        def measure(label: str, only: str = "") -> None:
             print(f"\n{label}")
             print(f"{'page':32} {'page ms':>9} {'p95':>7} {'bare SELECT ms':>15} {'ratio':>6}")
             for name, url, q in pages:
+                if only not in name:
+                    continue
                 def get(url=url):
                     r = client.get(url)
                     assert r.status_code == 200, (url, r.status_code, r.text[-300:])
@@ -132,9 +146,39 @@ def main() -> None:
                 base_ms, _ = timed(lambda q=q: queries.queue_page(db, q), args.repeat)
                 print(f"{name:32} {page_ms:9.1f} {p95:7.1f} {base_ms:15.2f} {page_ms / base_ms:6.1f}")
 
-        measure(f"with the items_queue index ({args.n:,} items; median of {args.repeat}; target < 200 ms)")
+        measure(f"with the items_queue indexes ({args.n:,} items; median of {args.repeat}; target < 200 ms)")
+        decisions(client, db, [r["id"] for r in queries.queue_page(db, queries.QueueQuery(), limit=500)],
+                  args.repeat * 3, args.n)
+        db.execute("DROP INDEX items_queue_origin")
+        measure("origin filters without items_queue_origin, items_queue only (for comparison only)", "origin")
         db.execute("DROP INDEX items_queue")
-        measure("without it (for comparison only)")
+        measure("without either (for comparison only)")
+
+
+def decisions(client: TestClient, db, ids: list[int], repeat: int, n: int) -> None:
+    """A decision as the page sends it, against a bare committed UPDATE of the same column."""
+    token = re.search(r'name="csrf-token" content="([0-9a-f]+)"', client.get("/").text).group(1)
+    headers = {"X-CSRF-Token": token, "Origin": "http://127.0.0.1:8700"}
+    # Each run decides another item, accepting then putting it back to new: the queue stays as it was.
+    turns = itertools.cycle([(i, s) for i in ids for s in ("accepted", "new")])
+
+    def post() -> None:
+        item_id, status = next(turns)
+        r = client.post(f"/items/{item_id}/decide", data={"status": status}, headers=headers)
+        assert r.status_code == 200 and f'data-status="{status}"' in r.text, (r.status_code, r.text[-300:])
+
+    def bare() -> None:
+        item_id, status = next(turns)
+        with store.write(db):
+            db.execute("UPDATE items SET review_status = ? WHERE id = ?", [status, item_id])
+
+    post_ms, post_p95 = timed(post, repeat)
+    base_ms, base_p95 = timed(bare, repeat)
+    print(f"\na decision and its row fragment ({n:,} items; median and p95 of {repeat}; target < 100 ms)")
+    print(f"{'':32} {'median ms':>9} {'p95':>7}")
+    print(f"{'POST /items/{id}/decide + row':32} {post_ms:9.2f} {post_p95:7.2f}")
+    print(f"{'bare UPDATE, committed':32} {base_ms:9.2f} {base_p95:7.2f}")
+    print(f"{'ratio':32} {post_ms / base_ms:9.1f}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,3 +32,15 @@ def feed_server() -> Iterator[FeedServer]:
     finally:
         server.stop()
     assert not server.errors, f"the test feed server itself crashed: {server.errors!r}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """With WATCHER_REQUIRE_BROWSER=1 (set by .ci/run, which installs Chromium and fonts-noto-cjk), a
+    browser test that skips fails instead: CI must not go green without running them. Elsewhere they
+    skip, saying why."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("WATCHER_REQUIRE_BROWSER") == "1" and "browser" in item.path.name:
+        report.outcome = "failed"
+        report.longrepr = f"WATCHER_REQUIRE_BROWSER=1 but this browser test skipped: {report.longrepr}"

@@ -72,8 +72,9 @@ def test_an_existing_store_gains_origin_and_the_ledger(tmp_path):
         db.execute("INSERT INTO sources (name, url) VALUES ('s', 'http://a/')")
         # A store as it was before this migration: no origin column, no ledger, m032 not applied.
         db.execute("DROP TABLE backfill_runs")
+        db.execute("DROP INDEX items_queue_origin")  # a later step's index on the column (m035)
         db.execute("ALTER TABLE items DROP COLUMN origin")
-        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm032_backfill'")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name IN ('m032_backfill', 'm035_queue_origin_index')")
         db.execute("INSERT INTO items (source, guid, guid_kind, published, fetched_at, last_seen, content_hash)"
                    " VALUES ('s', 'g', 'guid', '2026-10-01', '2026-10-01', '2026-10-01', 'h')")
     db.conn.close()

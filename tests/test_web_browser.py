@@ -53,6 +53,8 @@ FEEDS = {
     ]),
     "wire-ar": ("ar", [
         ("واشنطن تشدد ضوابط التصدير على رقائق إنفيديا إلى الصين", "فرضت الولايات المتحدة ضوابط التصدير على رقائق الذكاء الاصطناعي.", "Mon, 16 Nov 2026 06:00:00 GMT"),
+        # Starts with a Latin word: dir="auto" would lay it out left to right; it must read right to left.
+        ("Nvidia تواجه ضوابط التصدير الأمريكية الجديدة على رقائق H20", "فرضت الولايات المتحدة ضوابط التصدير على رقائق إنفيديا.", "Mon, 16 Nov 2026 03:30:00 GMT"),
     ]),
     "wire-vi": ("vi", [
         ("Mỹ siết kiểm soát xuất khẩu chip Nvidia sang Trung Quốc", "Bộ Thương mại Mỹ siết kiểm soát xuất khẩu chip bán dẫn.", "Mon, 16 Nov 2026 05:00:00 GMT"),
@@ -61,6 +63,17 @@ FEEDS = {
         ("美国收紧对英伟达芯片的出口管制", "美国商务部将更多中国企业列入实体清单，并加强芯片出口管制。", "Mon, 16 Nov 2026 04:00:00 GMT"),
     ]),
 }
+# Stored by a real `watcher backfill` (feed method) before the first poll: items with origin 'backfill'
+# and a complete run in the coverage ledger for 2026-10-01..2026-10-31.
+ARCHIVE = ("archive-en", "en", [
+    ("Archive: US export controls on Nvidia A800 chips tightened", "The Commerce Department tightened export controls on Nvidia chips.", "Wed, 14 Oct 2026 09:00:00 GMT"),
+    ("Archive: Huawei Ascend chips and the Entity List", "Huawei Ascend AI chips and the Entity List.", "Tue, 13 Oct 2026 09:00:00 GMT"),
+    # Before the range: the feed reaches back past --since (so the feed method can cover the range),
+    # and this one is left to the poll.
+    ("Archive: BIS rule on AI chip exports to China", "BIS export controls on AI chips.", "Mon, 28 Sep 2026 09:00:00 GMT"),
+])
+IN_RANGE = [t for t, _, when in ARCHIVE[2] if " Oct " in when]
+BACKFILL_RANGE = ("2026-10-01", "2026-10-31")
 
 
 def _free_port() -> int:
@@ -105,7 +118,13 @@ def served(tmp_path_factory) -> Iterator[Served]:
             sources.append({"name": name, "url": feeds.add(f"/{name}.rss", body.encode()), "language": lang})
         hostile = re.sub(r"alert\([^)]*\)", MARK, (XSS / "hostile.rss").read_text(encoding="utf-8"))
         sources.append({"name": "hostile", "url": feeds.add("/hostile.rss", hostile.encode()), "language": "en"})
+        name, lang, items = ARCHIVE
+        body = rss([{"guid": f"{name}-{i}", "title": t, "description": d, "pubDate": when,
+                     "link": f"https://example.org/{name}/{i}"} for i, (t, d, when) in enumerate(items)])
+        sources.append({"name": name, "url": feeds.add(f"/{name}.rss", body.encode()), "language": lang})
         cfg = write_config(tmp, sources, extra=f"reviewer: {REVIEWER}\ndigest: {{timezone: UTC}}")
+        run_cli(cfg, "backfill", "--source", name, "--method", "feed", "--since", BACKFILL_RANGE[0],
+                "--until", BACKFILL_RANGE[1])
         run_cli(cfg, "poll")
     finally:
         feeds.stop()
@@ -268,10 +287,29 @@ def test_hostile_items_render_as_text_and_no_script_runs(page, served):
 @needs_browser
 def test_arabic_reads_right_to_left_and_the_queue_is_screenshotted(page, served, tmp_path):
     page.goto(served.url + "/?status=all")
-    arabic = page.locator("#queue article.item h2[lang=ar]").first
-    assert arabic.evaluate("e => getComputedStyle(e).direction") == "rtl"
-    latin = page.locator("#queue article.item h2[lang=en]").first
-    assert latin.evaluate("e => getComputedStyle(e).direction") == "ltr"
+    # Every element that shows an item's text says its language and direction.
+    bare = page.locator("#queue article.item :is(h2, .excerpt)").evaluate_all(
+        "es => es.filter(e => !e.getAttribute('dir') || !e.hasAttribute('lang')).map(e => e.outerHTML)")
+    assert bare == []
+
+    def direction(lang: str, text: str) -> str:
+        h2 = page.locator(f"#queue article.item h2[lang={lang}]", has_text=text)
+        assert h2.count() == 1, (lang, text)
+        return h2.evaluate("e => getComputedStyle(e).direction")
+
+    assert direction("ar", "واشنطن تشدد") == "rtl"
+    assert direction("ar", "Nvidia تواجه") == "rtl"  # a Latin first word does not turn it around
+    assert direction("en", "Nvidia H20 chips") == "ltr"
+    assert direction("vi", "kiểm soát") == "ltr"
+    assert direction("zh", "出口管制") == "ltr"
+    # Laid out right to left: the Latin first word is at the right-hand end of the line.
+    box = page.locator("#queue article.item h2[lang=ar]", has_text="Nvidia تواجه").evaluate(
+        """e => { const r = document.createRange();
+                  const n = document.createTreeWalker(e, NodeFilter.SHOW_TEXT).nextNode();
+                  r.setStart(n, 0); r.setEnd(n, Math.min(6, n.length));
+                  const w = r.getBoundingClientRect(), b = e.getBoundingClientRect();
+                  return [w.right, b.right, w.left, b.left]; }""")
+    assert abs(box[0] - box[1]) < abs(box[2] - box[3]), box
     for lang, sample in (("ar", "ضوابط"), ("vi", "kiểm soát"), ("zh", "出口管制")):
         assert sample in page.locator(f"#queue article.item h2[lang={lang}]").first.inner_text()
     shot = tmp_path / "queue-ar-vi-zh.png"
@@ -280,6 +318,59 @@ def test_arabic_reads_right_to_left_and_the_queue_is_screenshotted(page, served,
     # Chinese must render as glyphs, not empty boxes: the CJK heading is as wide as its text needs.
     zh = page.locator("#queue article.item h2[lang=zh] a").first
     assert zh.evaluate("e => e.getBoundingClientRect().width") > 100
+
+
+@needs_browser
+def test_the_queue_filters_by_origin_and_marks_backfilled_items(page, served):
+    page.goto(served.url + "/?status=all")
+    everything = _ids(page)
+    page.locator('#filters select[name="origin"]').select_option("backfilled")
+    page.wait_for_url(re.compile(r"origin=backfilled"))
+    rows = page.locator("#queue article.item")
+    titles = rows.locator("h2").all_inner_texts()
+    assert sorted(titles) == sorted(IN_RANGE), titles
+    badges = rows.locator(".badge.backfill")
+    assert badges.count() == rows.count() and all(b.is_visible() for b in badges.all())
+    assert set(badges.all_inner_texts()) == {"backfill"}
+    backfilled = _ids(page)
+
+    page.locator('#filters select[name="origin"]').select_option("polled")
+    page.wait_for_url(re.compile(r"origin=polled"))
+    polled = _ids(page)
+    assert page.locator("#queue article.item .badge.backfill").count() == 0
+    assert sorted(polled + backfilled) == sorted(everything) and not set(polled) & set(backfilled)
+    with served.db() as c:
+        assert {i for (i,) in c.execute("SELECT id FROM items WHERE origin = 'backfill'")} == set(backfilled)
+
+    # The item's own page says how it came in and where its text is from.
+    page.goto(f"{served.url}/items/{backfilled[0]}")
+    facts = page.locator("dl.facts").inner_text()
+    assert "backfill" in facts and "from the feed" in facts, facts
+    assert page.errors == [], page.errors
+
+
+@needs_browser
+def test_the_sources_page_shows_coverage_as_watcher_coverage_does(page, served):
+    cli = run_cli(served.config, "coverage").stdout
+    covered = next(line for line in cli.splitlines() if line.startswith(f"{ARCHIVE[0]}: covered"))
+    assert covered == f"{ARCHIVE[0]}: covered {BACKFILL_RANGE[0]}..{BACKFILL_RANGE[1]}"
+    page.goto(served.url + "/sources")
+    assert covered in page.locator("ul.covered").inner_text()
+    table = page.locator("table.coverage")
+    assert table.is_visible()
+    head = table.locator("thead th").all_inner_texts()
+    assert head == ["day", ARCHIVE[0]], head  # only the sources a backfill ran for
+
+    def cell(day: str) -> str:
+        return table.locator(f"tbody tr[data-day='{day}'] td").inner_text()
+
+    assert cell("2026-10-14") == "1" and cell("2026-10-13") == "1"
+    assert cell("2026-10-02") == "0!"  # covered, and nothing published: worth a look
+    last = page.locator(f"table.sources tr[data-source='{ARCHIVE[0]}'] td.backfilled")
+    assert f"complete {BACKFILL_RANGE[0]}..{BACKFILL_RANGE[1]}" in last.inner_text()
+    status = run_cli(served.config, "status").stdout
+    assert f"note: {ARCHIVE[0]} last backfilled {last.inner_text()} " in status
+    assert page.errors == [], page.errors
 
 
 # ---------------------------------------------------------------------------------------- CSRF

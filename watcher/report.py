@@ -9,6 +9,7 @@ import sqlite_utils
 
 from . import display, store
 from .config import Config
+from .dates import stored_date
 from .errors import UsageError
 from .review import history as review_history
 from .times import iso
@@ -56,11 +57,33 @@ def source_status(cfg: Config, db: sqlite_utils.Database) -> list[SourceStatus]:
     return out
 
 
+def source_state(s: SourceStatus) -> str:
+    """The one word `watcher status` and the review page's Sources page give a source's state."""
+    if not s.enabled:
+        return "disabled"
+    if s.deferred:
+        return "deferred"
+    return "failing" if s.failures else ("ok" if s.last_success else "new")
+
+
 def _backfilled(run: tuple[str, str, str, str] | None) -> str | None:
     if run is None:
         return None
     at, status, since, until = run
     return f"{at.replace('+00:00', 'Z')} {status} {since}..{until}"
+
+
+def date_remark(item: dict) -> str | None:
+    """Why `published` is the fetch time, or that a date stored by an older version cannot be right;
+    None when the feed's date was used. What `watcher show` and the review page's item page say."""
+    if item.get("date_note"):
+        # The note may quote the feed's own date text: cleaned and bounded like any feed text.
+        return f"fetch time: {display.shorten(item['date_note'], display.ERROR_CHARS)}"
+    if item["published_is_fetch_time"]:
+        return "no date in the feed: fetch time"
+    _, note = stored_date(item["published"], item["fetched_at"])
+    fetched = (item["fetched_at"] or "-").replace("+00:00", "Z")
+    return f"not a usable date: {note}; fetched {fetched}" if note else None
 
 
 def item_detail(db: sqlite_utils.Database, item_id: int) -> dict:

@@ -12,7 +12,6 @@ from .. import config as config_mod
 from .. import display
 from .. import export as export_mod
 from .. import report, store
-from ..dates import stored_date
 from ..fulltext.explain import text_origin
 from . import App, parse_since, pass_app, since_option
 
@@ -131,14 +130,9 @@ def _short(ts: str | None) -> str:
 
 
 def _date_remark(item: dict) -> str:
-    """Why `published` is the fetch time, or that a date stored by an older version cannot be right."""
-    if item.get("date_note"):
-        # The note may quote the feed's own date text: cleaned and bounded like any feed text.
-        return f"  (fetch time: {display.shorten(item['date_note'], display.ERROR_CHARS)})"
-    if item["published_is_fetch_time"]:
-        return "  (no date in the feed: fetch time)"
-    _, note = stored_date(item["published"], item["fetched_at"])
-    return f"  (not a usable date: {note}; fetched {_short(item['fetched_at'])})" if note else ""
+    """Why `published` is the fetch time (report.date_remark), as a remark after the date."""
+    remark = report.date_remark(item)
+    return f"  ({remark})" if remark else ""
 
 
 @click.command()
@@ -157,8 +151,7 @@ def status(app: App, fmt: str) -> None:
     head = ("source", "state", "last success", "failures", "next check", "items", "last error")
     table = []
     for r in rows:
-        state = "disabled" if not r.enabled else "deferred" if r.deferred else (
-            "failing" if r.failures else ("ok" if r.last_success else "new"))
+        state = report.source_state(r)
         # A last error may quote a server's own words: cleaned and bounded like any feed text.
         err = f"{r.last_error_kind}: {display.shorten(r.last_error, display.ERROR_CHARS)}" if r.last_error else "-"
         table.append((r.name, state, _short(r.last_success), str(r.failures), _short(r.next_check), str(r.items), err))

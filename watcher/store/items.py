@@ -122,10 +122,10 @@ def reposts(db: sqlite_utils.Database, item_id: int, *, fetched_before: datetime
     """The stored reposts of an item (duplicate_of names it), earliest first; with `fetched_before`,
     only those that had come in by then, in the order they came (what a digest showed that day)."""
     if fetched_before is None:
-        rows = db.execute("SELECT id, source, link, title, dup_method, dup_score FROM items"
+        rows = db.execute("SELECT id, source, link, title, language, dup_method, dup_score FROM items"
                           " WHERE duplicate_of = ? ORDER BY published, id", [f"item:{item_id}"])
     else:
-        rows = db.execute("SELECT id, source, link, title, dup_method, dup_score FROM items"
+        rows = db.execute("SELECT id, source, link, title, language, dup_method, dup_score FROM items"
                           " WHERE duplicate_of = ? AND fetched_at < ? ORDER BY fetched_at, id",
                           [f"item:{item_id}", iso(fetched_before)])
     return [Repost(*r) for r in rows]

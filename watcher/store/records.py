@@ -141,6 +141,7 @@ class Repost:
     source: str
     link: str | None
     title: str
+    language: str | None  # the review page sets lang/dir on its title
     dup_method: str | None
     dup_score: float | None
 

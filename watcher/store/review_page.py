@@ -1,7 +1,8 @@
 """The review page's reads (watcher/web/): the queue, keyset-paged, its count, one row, items per day,
 versions and an item's text. Every value is bound (`?`), never formatted in.
 The queue query is keyset-paged on (published, id) and served by the index `items_queue`
-(review_status, published, id), so a page costs the same at any depth and any store size.
+(review_status, published, id), so a page costs the same at any depth and any store size. Filtered by
+origin, it is served by `items_queue_origin` (review_status, origin, published, id) the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlite_utils
 from ..review import QueueFilter
 
 PAGE_SIZE = 50
+ORIGINS = {"polled": "poll", "backfilled": "backfill"}  # the filter's words -> items.origin
 COUNT_CAP = 1000  # "1000+": counting a huge filtered queue exactly would cost more than the page
 
 
@@ -23,7 +25,7 @@ class QueueQuery:
     filter: QueueFilter = QueueFilter()
     since: date | None = None  # published on or after this UTC day
     until: date | None = None  # ... and on or before this one
-    origin: str | None = None  # polled | backfilled: applies once items carry an `origin` column
+    origin: str | None = None  # the items.origin value: poll | backfill (see ORIGINS)
     before: tuple[str, int] | None = None  # keyset cursor: (published, id) of the last row shown
 
 
@@ -31,11 +33,7 @@ def _day(d: date) -> str:
     return datetime(d.year, d.month, d.day, tzinfo=timezone.utc).isoformat(timespec="seconds")
 
 
-def has_column(db: sqlite_utils.Database, table: str, column: str) -> bool:
-    return any(r[1] == column for r in db.execute(f"PRAGMA table_info({table})"))  # table: a constant
-
-
-def _where(db: sqlite_utils.Database, q: QueueQuery) -> tuple[list[str], list]:
+def _where(q: QueueQuery) -> tuple[list[str], list]:
     f = q.filter
     where, args = ["review_status IS NOT NULL"], []
     if f.status:
@@ -56,19 +54,19 @@ def _where(db: sqlite_utils.Database, q: QueueQuery) -> tuple[list[str], list]:
     if q.until:
         where.append("published < ?")
         args.append(_day(q.until + timedelta(days=1)))
-    if q.origin and has_column(db, "items", "origin"):  # the hook for backfill (issue 12)
+    if q.origin:
         where.append("origin = ?")
         args.append(q.origin)
     return where, args
 
 
 QUEUE_COLUMNS = ("id, source, language, published, published_is_fetch_time, title, link, summary, content, "
-                 "topics, keywords, hits, score, review_status, dup_possible")
+                 "topics, keywords, hits, score, review_status, dup_possible, origin")
 
 
 def queue_page(db: sqlite_utils.Database, q: QueueQuery, limit: int = PAGE_SIZE) -> list[dict]:
     """One page of the queue, newest first, after the cursor. JSON columns come back decoded."""
-    where, args = _where(db, q)
+    where, args = _where(q)
     if q.before:
         where.append("(published < ? OR (published = ? AND id < ?))")
         args += [q.before[0], q.before[0], q.before[1]]
@@ -84,7 +82,7 @@ def queue_page(db: sqlite_utils.Database, q: QueueQuery, limit: int = PAGE_SIZE)
 
 def queue_count(db: sqlite_utils.Database, q: QueueQuery, cap: int = COUNT_CAP) -> int:
     """How many items the filter matches, counted up to `cap` (+1 to tell "more than cap")."""
-    where, args = _where(db, q)
+    where, args = _where(q)
     return db.execute(f"SELECT count(*) FROM (SELECT 1 FROM items WHERE {' AND '.join(where)} LIMIT ?)",
                       [*args, cap + 1]).fetchone()[0]
 

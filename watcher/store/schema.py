@@ -103,6 +103,9 @@ CREATE INDEX IF NOT EXISTS items_duplicate_of ON items(duplicate_of);  -- the re
 -- The review page's queue: filtered by status, newest first, keyset-paged on (published, id); a page is
 -- a range scan of 50 entries at any store size (bench/serve.py).
 CREATE INDEX IF NOT EXISTS items_queue ON items(review_status, published, id);
+-- ... and filtered by origin (polled or backfilled): a page of the few backfilled items is a range scan
+-- too, not a walk through every queued polled one.
+CREATE INDEX IF NOT EXISTS items_queue_origin ON items(review_status, origin, published, id);
 
 CREATE TABLE IF NOT EXISTS item_versions (
     id INTEGER PRIMARY KEY,
@@ -273,3 +276,9 @@ def m034_fulltext(db: sqlite_utils.Database) -> None:
     add_column(db, "items", "content_source", "TEXT NOT NULL DEFAULT 'feed'")
     for column in ("feed_content", "page_link", "page_status", "page_note", "page_fetched_at"):
         add_column(db, "items", column, "TEXT")
+
+
+@migrations()
+def m035_queue_origin_index(db: sqlite_utils.Database) -> None:
+    # The review page's queue filtered by origin (see SCHEMA; bench/serve.py, "queue, origin backfilled").
+    apply_sql(db, SCHEMA)

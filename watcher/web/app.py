@@ -25,8 +25,11 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import digest, display, report, review, store, tuning
+from ..backfill import coverage
+from ..backfill.ledger import last_backfilled
 from ..config import LANGUAGES, Config
 from ..errors import ConfigError, UsageError, WatcherError
+from ..fulltext.explain import text_origin
 from ..keywords import check_keywords
 from ..match import Matcher
 from . import queries, security, views
@@ -117,9 +120,12 @@ def _query(st: State, params) -> queries.QueueQuery:
                            status=review.status_filter(value("status") or "new"))
     if f.topic or f.source or f.language:
         f = review.check_filter(f, st.known(f))
+    origin = value("origin")
+    if origin is not None and origin not in queries.ORIGINS:
+        raise UsageError(f"origin {origin!r}: use {' or '.join(queries.ORIGINS)}")
     return queries.QueueQuery(filter=f, since=views.parse_day(value("since"), "from"),
                               until=views.parse_day(value("until"), "to"),
-                              origin=value("origin"), before=views.parse_cursor(value("before")))
+                              origin=queries.ORIGINS.get(origin or ""), before=views.parse_cursor(value("before")))
 
 
 async def queue(request: Request) -> HTMLResponse:
@@ -141,8 +147,7 @@ async def queue(request: Request) -> HTMLResponse:
     return _page(request, "queue.html.j2", status=400 if error else 200, rows=rows, error=error, form=form,
                  count=count, cap=queries.COUNT_CAP, more=more, paged=bool(params.get("before")),
                  sources=sorted(s.name for s in st.cfg.sources), topics=sorted(st.topics()),
-                 languages=LANGUAGES, statuses=(*review.STATUSES, "all"),
-                 origins=queries.has_column(st.db, "items", "origin"))
+                 languages=LANGUAGES, statuses=(*review.STATUSES, "all"), origins=tuple(queries.ORIGINS))
 
 
 async def decide(request: Request) -> HTMLResponse:
@@ -186,13 +191,14 @@ def _original(st: State, duplicate_of: str | None) -> dict | None:
         other = queries.item_text(st.db, int(ref))
         if other:
             return {"label": f"item {other['id']} ({display.clean(other['source'])})", "href": f"/items/{other['id']}",
-                    "text": _whole(other), "language": other["language"]}
+                    "text": _whole(other), "language": display.shorten(other["language"], 35),
+                    "direction": views.direction(other["language"])}
     if kind == "seed":
         seeds = st.cfg.seeds_dir.resolve()
         path = (seeds / ref).resolve()
         if path.parent == seeds and path.is_file():
             return {"label": f"seed {ref}", "href": None, "text": path.read_text(encoding="utf-8", errors="replace"),
-                    "language": None}
+                    "language": "", "direction": "auto"}  # a seed's language is not recorded: lang="" (unknown)
     return None
 
 
@@ -209,7 +215,10 @@ async def item_page(request: Request) -> HTMLResponse:
         threshold, title_weight = kl.threshold, kl.title_weight
     except WatcherError:
         threshold = title_weight = None  # type: ignore[assignment]  # shown as unknown
-    hits = [{"topic": display.clean(h.get("topic")), "term": display.clean(h.get("term")), "field": h.get("field"),
+    # As `watcher show`: a hit in `content` is in the article page's text when that is where it came from.
+    page_text = item.get("content_source") == "page"
+    hits = [{"topic": display.clean(h.get("topic")), "term": display.clean(h.get("term")),
+             "field": "page" if h.get("field") == "content" and page_text else h.get("field"),
              "points": report.hit_points(h),
              "context": _context_segments(item.get(h.get("field")) or "", h["start"], h["end"])}
             for h in item["hits"] if isinstance(h, dict) and isinstance(h.get("start"), int)]
@@ -227,8 +236,11 @@ async def item_page(request: Request) -> HTMLResponse:
                  link=display.url(item["link"]), direction=views.direction(item["language"]),
                  summary_html=display.html_excerpt(item["summary_html"], display.SUMMARY_CHARS * 4),
                  also_in=[{**a, "source": display.clean(a.get("source")), "link": display.url(a.get("link")),
+                           "language": display.shorten(a.get("language"), 35), "direction": views.direction(a.get("language")),
                            "title": display.shorten(a.get("title"), display.TITLE_CHARS)} for a in item["also_in"]],
-                 reviews=item["reviews"], published=views.local_time(item["published"], tz), tz=tz)
+                 reviews=item["reviews"], published=views.local_time(item["published"], tz), tz=tz,
+                 date_remark=report.date_remark(item), text_origin=text_origin(item),
+                 backfilled=item.get("origin") == "backfill")
 
 
 # --------------------------------------------------------------------------------------- sources
@@ -240,10 +252,14 @@ async def sources_page(request: Request) -> HTMLResponse:
     per_day = queries.items_per_day(st.db, today - timedelta(days=29))
     rows = []
     for s in report.source_status(st.cfg, st.db):
-        state = "disabled" if not s.enabled else ("failing" if s.failures else ("ok" if s.last_success else "new"))
+        state = report.source_state(s)
         rows.append({"s": s, "state": state, "bars": views.bars(per_day.get(s.name, {}), today),
                      "last30": sum(per_day.get(s.name, {}).values())})
-    return _page(request, "sources.html.j2", rows=rows, config=st.cfg.path.name)
+    # Coverage as `watcher coverage` computes it, for the sources a backfill has run for (none: no section).
+    backfilled = [s.name for s in st.cfg.sources if s.name in last_backfilled(st.db)]
+    cov = coverage.compute(st.db, backfilled, None, None, now) if backfilled else None
+    return _page(request, "sources.html.j2", rows=rows, config=st.cfg.path.name, coverage=cov,
+                 run_line=coverage.run_line, legend=coverage.LEGEND.format(unit=cov.unit) if cov else "")
 
 
 # --------------------------------------------------------------------------------------- digests

@@ -3,9 +3,9 @@
 
 from ..store.review_page import (  # noqa: F401
     COUNT_CAP,
+    ORIGINS,
     PAGE_SIZE,
     QueueQuery,
-    has_column,
     item_text,
     items_per_day,
     queue_count,

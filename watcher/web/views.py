@@ -52,6 +52,7 @@ class QueueRow:
     score: float
     excerpt: list[Segment]
     possible_duplicate: bool
+    backfilled: bool  # came in by `watcher backfill`, not a poll: may be old news
     cursor: str  # keyset cursor "published|id" of this row, for the next page
 
 
@@ -72,6 +73,7 @@ def queue_row(row: dict, tz: str) -> QueueRow:
         score=float(row["score"] or 0),
         excerpt=digest.snippet({"summary": row["summary"], "content": row["content"]}, hits, EXCERPT_CHARS),
         possible_duplicate=bool(row["dup_possible"]),
+        backfilled=row["origin"] == "backfill",
         cursor=f"{row['published']}|{row['id']}",
     )
 
