@@ -43,7 +43,8 @@ def _sources(app: App, names: tuple[str, ...]) -> list:
 @click.option("--max-requests", type=click.IntRange(min=1), help="Stop (resumable) after this many requests.")
 @click.option("--dry-run", is_flag=True, help="Say what it would fetch and how many requests; store nothing.")
 @click.option("--wait", type=float, default=0.0, show_default=True,
-              help="Seconds to wait for a running `watcher run` or `poll` to release the store.")
+              help="Seconds to wait for another running `watcher backfill` to finish (one at a time; "
+                   "a `watcher run` or `poll` does not stop a backfill).")
 @pass_app
 def backfill(app: App, names: tuple[str, ...], since: str, until: str | None, method: str,
              max_requests: int | None, dry_run: bool, wait: float) -> None:
@@ -51,7 +52,7 @@ def backfill(app: App, names: tuple[str, ...], since: str, until: str | None, me
     command again after an interruption and it continues where it stopped."""
     from ..backfill.plan import make_range
     from ..backfill.run import backfill as run_backfill
-    from ..lock import instance_lock
+    from ..lock import backfill_lock
     from ..store import utcnow
 
     cfg = app.config_and_keywords()
@@ -69,7 +70,7 @@ def backfill(app: App, names: tuple[str, ...], since: str, until: str | None, me
     def say(line: str) -> None:
         click.echo(line)
 
-    with instance_lock(cfg.state_dir, purpose="backfill", wait=wait):
+    with backfill_lock(cfg.state_dir, wait=wait):  # not the poll/run lock: it runs beside them
         db = app.db
         reports, interrupted = run_backfill(cfg, db, sources, rng, method=method, max_requests=max_requests,
                                             dry_run=dry_run, say=say)
