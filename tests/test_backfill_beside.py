@@ -324,3 +324,39 @@ def test_a_backfill_beside_watcher_run_stores_everything_once_within_the_shared_
     # page lists posts the backfill also found; guids are the same, so dedup keeps one).
     wp = _guids(tmp_path, "wp")
     assert len(wp) == len(set(wp)) and set(wp) == {x["guid"]["rendered"] for x in posts}
+
+
+# --- a state folder where the slot files cannot be made: one clear line, nothing fetched without a slot
+
+def test_a_slot_folder_that_cannot_be_made_stops_the_poll_with_one_line(tmp_path: Path, site: Site) -> None:
+    url = site.static("/a.xml", rss([{"guid": "a1", "title": "Harbour notes"}]), "application/rss+xml")
+    cfg = write_config(tmp_path, [{"name": "a", "url": url}])
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "hosts").write_text("not a folder")
+    p = run_cli(cfg, "poll", check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    line = p.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert f"per-host slot folder {tmp_path / 'state' / 'hosts'}" in line and "writable" in line
+    assert "/a.xml" not in site.paths()
+
+
+@pytest.mark.parametrize("spoil", ["folder", "symlink loop"])
+def test_a_slot_file_that_cannot_be_opened_fails_that_hosts_sources_only(tmp_path: Path, site: Site, spoil: str) -> None:
+    url = site.static("/a.xml", rss([{"guid": "a1", "title": "Harbour notes"}]), "application/rss+xml")
+    cfg = write_config(tmp_path, [{"name": "a", "url": url}])
+    slot = tmp_path / "state" / "hosts" / f"{hostslots.slot_stem('127.0.0.1')}.1"
+    slot.parent.mkdir(parents=True)
+    if spoil == "folder":
+        slot.mkdir()
+    else:
+        slot.symlink_to(slot)
+    p = run_cli(cfg, "poll", check=False)
+    assert "Traceback" not in p.stdout + p.stderr
+    assert "sources: 0 ok, 1 failed" in p.stdout
+    out = p.stdout + p.stderr
+    assert f"per-host slot file {slot}" in out and "hit a bug" not in out
+    assert "/a.xml" not in site.paths()  # nothing was fetched without its slot
+    slot.unlink() if spoil != "folder" else slot.rmdir()
+    p = run_cli(cfg, "poll", "--force")  # fixed: the next poll gets it
+    assert "sources: 1 ok, 0 failed" in p.stdout

@@ -46,6 +46,7 @@ import brotli
 import httpx
 
 from .config import FetchSettings, parse_interval
+from .errors import StoreError
 from .hostslots import HostSlots
 from .model import Failure, FailureKind, FetchResult
 
@@ -350,6 +351,8 @@ class Fetcher:
 
     async def __aenter__(self) -> "Fetcher":
         s = self.settings
+        if self._shared is not None:
+            self._shared.prepare()  # a state folder that cannot hold the slots: one error, before any request
         self._client = httpx.AsyncClient(
             http1=True, http2=False, follow_redirects=False, transport=self._transport,
             timeout=httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout,
@@ -469,6 +472,9 @@ class Fetcher:
                     self._answered(server, None)
             except TimeoutError:  # the poll's deadline passed, waiting for a slot or mid-request
                 return deferred(self._deadline_reason())
+            except StoreError as e:  # a slot file of this host cannot be opened: say which, fetch nothing
+                return FetchResult(url=url, final_url=current, status=None, elapsed=spent,
+                                   failure=Failure(FailureKind.INTERNAL, f"{current}: {e}"))
             if isinstance(outcome, FetchResult):
                 return _with_elapsed(outcome, spent)
             # A redirect: outcome is (status, next URL).

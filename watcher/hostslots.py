@@ -29,6 +29,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from .errors import StoreError
+
 HOSTS_DIR = "hosts"
 RETRY_S = 0.02  # how long a request waits before trying a busy host's slots again
 MAX_OPEN_HOSTS = 64  # hosts whose slot files stay open; the least recently used idle one is closed
@@ -64,25 +66,42 @@ class HostSlots:
         self.per_host = per_host
         self._fds: OrderedDict[str, list[int]] = OrderedDict()  # host -> its slots' descriptors, LRU first
         self._busy: dict[str, set[int]] = {}  # host -> slots this process holds now
+        self._prepared = False
+
+    def prepare(self) -> None:
+        """Make the slot folder, before any request: a state folder that cannot hold it stops the
+        command with one line (StoreError), rather than failing every source one by one."""
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._prepared = True
+        except OSError as e:
+            raise StoreError(f"cannot create the per-host slot folder {self.dir} ({e.strerror or e}); remove "
+                             f"whatever is in the way, or make the state folder writable") from e
 
     def _slots(self, host: str) -> list[int]:
-        fds = self._fds.get(host)
-        if fds is not None:
+        known = self._fds.get(host)
+        if known is not None:
             self._fds.move_to_end(host)
-            return fds
-        self.dir.mkdir(parents=True, exist_ok=True)
+            return known
+        if not self._prepared:
+            self.prepare()
         stem = slot_stem(host)
-        fds = []
+        fds: list[int] = []
+        path = self.dir
         try:
             for i in range(self.per_host):
+                path = self.dir / f"{stem}.{i}"
                 # O_CLOEXEC: a program we start must not inherit a slot; forked children close theirs.
-                fd = os.open(self.dir / f"{stem}.{i}", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
                 _open.add(fd)
                 fds.append(fd)
-        except BaseException:
+        except BaseException as e:
             for fd in fds:
                 _open.discard(fd)
                 os.close(fd)
+            if isinstance(e, OSError):  # the fetch layer makes it this host's requests' failure
+                raise StoreError(f"cannot open the per-host slot file {path} ({e.strerror or e}); remove "
+                                 f"whatever is in the way, or make the state folder writable") from e
             raise
         self._evict()
         self._fds[host] = fds
