@@ -29,7 +29,7 @@ import sqlite_utils
 
 from . import display, store
 from .config import Config, DigestSettings
-from .dates import stored_date
+from .dates import day_problem, stored_date
 from .errors import UsageError
 from .sanitize import md_inline, md_text
 
@@ -330,17 +330,22 @@ def _group(entries: list[tuple[Entry, str]]) -> list[tuple[str, list[Entry]]]:
 def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, dry_run: bool = False) -> Digest:
     """The digest for a local date: recorded on first build, re-rendered from the record afterwards."""
     settings = cfg.digest
-    start, end = day_bounds(day, settings.timezone)
+    # Before day_bounds: at datetime's edges (0001-01-01 in a zone ahead of UTC, 9999-12-31) it overflows.
+    problem = day_problem(day, local_date(now, settings.timezone), what="the digest date", future_ok=True)
+    if problem:
+        raise UsageError(problem)
     with store.write(db):  # IMMEDIATE: two builders of one date cannot both record it
         existing = db.execute("SELECT built_at, cutoff, failures FROM digests WHERE date = ?",
                               [day.isoformat()]).fetchone()
+        if not existing:
+            refuse_future(day, now, settings.timezone)  # a date already built (before this rule) re-renders
+        start, end = day_bounds(day, settings.timezone)
         if existing:
             built_at, cutoff = store.parse_iso(existing[0]), store.parse_iso(existing[1])
             failures = json.loads(existing[2])
             members = _members(db, day)
             rebuilt = True
         else:
-            refuse_future(day, now, settings.timezone)  # a date already built (before this rule) re-renders
             built_at, cutoff = now, end
             prev = db.execute("SELECT max(built_at) FROM digests WHERE date < ?", [day.isoformat()]).fetchone()[0]
             since = store.parse_iso(prev) if prev else start - timedelta(days=1)
