@@ -202,3 +202,74 @@ def test_a_lock_file_that_cannot_be_opened_is_one_clear_error(tmp_path: Path, mo
         with instance_lock(state, purpose="backfill"):
             pass
     assert "watcher.lock" in str(e.value) and "\n" not in str(e.value)
+
+
+# ---------------------------------------------------------------- numbers past SQLite's 64-bit INTEGER
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize("args", [["show", HUGE], ["review", "accept", HUGE], ["review", "reject", "1", HUGE],
+                                  ["review", "list", "--limit", HUGE], ["keywords", "test", "--term", "x", "--limit", HUGE]])
+def test_a_number_past_sqlites_integer_is_a_usage_error(tmp_path: Path, args: list[str]) -> None:
+    config = write_config(tmp_path, [{"name": "only", "url": "http://127.0.0.1:9/feed.xml"}])
+    p = run_cli(config, *args, check=False)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "range" in p.stderr, p.stderr
+
+
+# ---------------------------------------------------------------- watcher serve: its arguments and its URLs
+
+@pytest.fixture
+def page(tmp_path: Path):
+    from starlette.testclient import TestClient
+
+    from test_digest import add_item
+    from watcher import config as config_mod, store
+    from watcher.web.app import create_app
+
+    cfg = config_mod.load(write_config(tmp_path, [{"name": "only", "url": "http://127.0.0.1:9/feed.xml"}]))
+    db = store.connect(cfg.db_path)
+    add_item(db, id=1)
+    return TestClient(create_app(cfg, db=db), base_url="http://127.0.0.1:8700")
+
+
+@pytest.mark.parametrize(("query", "says"), [
+    ("until=9999-12-31", "after today"), ("since=9999-12-31", "after today"),
+    ("since=0001-01-01", "before 1990"), ("until=0001-01-01", "before 1990"),
+])
+def test_the_queue_refuses_a_day_beyond_what_can_be_meant(page, query: str, says: str) -> None:
+    r = page.get("/?" + query)
+    assert r.status_code == 400 and says in r.text
+
+
+@pytest.mark.parametrize("path", [f"/items/{HUGE}", "/items/9223372036854775808", "/items/9223372036854775807"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_item_id_past_sqlites_integer_is_not_found(page, path: str, method: str) -> None:
+    r = page.request(method, path + ("/decide" if method == "POST" else ""))
+    assert r.status_code in (403, 404)  # a POST without the page's token is refused before anything
+    assert page.get("/items/1").status_code == 200
+
+
+def _serve(tmp_path: Path, *args: str):
+    config = write_config(tmp_path, [{"name": "only", "url": "http://127.0.0.1:9/feed.xml"}])
+    return run_cli(config, "serve", *args, check=False)
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_before_announcing_the_page(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        p = _serve(tmp_path, "--port", str(port))
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "in use" in p.stderr and "--port" in p.stderr and "the review page is at" not in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("host", ["10.254.254.254", "192.0.2.1", "::ffff:10.254.254.254"])
+def test_serve_on_an_address_of_another_machine_says_so_in_one_line(tmp_path: Path, host: str) -> None:
+    # Binding sends nothing anywhere: the kernel refuses an address that is not this machine's.
+    p = _serve(tmp_path, "--host", host, "--port", "18799")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "not an address of this machine" in p.stderr and "the review page is at" not in p.stderr, p.stderr

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .. import digest, display, store
+from ..dates import day_problem
 from ..digest import Segment
 from ..errors import UsageError
 
@@ -91,9 +92,14 @@ def parse_day(text: str | None, name: str = "date") -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(f"{name} {text!r} is not a date; write it as YYYY-MM-DD") from None
+    # The command line's rule: a "to" of 9999-12-31 overflowed into a 500 when the query added its day.
+    problem = day_problem(day, store.utcnow().date(), what=name)
+    if problem:
+        raise UsageError(problem)
+    return day
 
 
 @dataclass(frozen=True)
