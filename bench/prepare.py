@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import feedparser  # noqa: E402
 
 from timing import best_of  # noqa: E402
-from watcher.dedup.decide import fingerprint  # noqa: E402
+from watcher.dedup.fingerprint import fingerprint  # noqa: E402
 from watcher.match import Matcher  # noqa: E402
 from watcher.parse import parse_feed  # noqa: E402
 from watcher.prepare import item_language, prepare_feed  # noqa: E402

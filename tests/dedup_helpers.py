@@ -1,16 +1,21 @@
-"""Shared helpers for the dedup tests: a real store, items inserted the way the pipeline does."""
+"""Shared helpers for the dedup tests: the pure decision alone, and a real store with items saved the
+way the pipeline saves them."""
 
 from __future__ import annotations
 
 import random
 import unicodedata
+from dataclasses import asdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from watcher import store
-from watcher.config import DedupSettings
-from watcher.dedup import Deduper, SeedIndex
+from watcher.config import DedupSettings, Source
+from watcher.dedup import Candidate, SeedIndex, decide, fingerprint, index_keys
+from watcher.ingest import Dedup, save_entry
 from watcher.links import canonical_link
+from watcher.model import NO_MATCH, DedupDecision, EntryData, Neighbours
+from watcher.prepare import PreparedEntry, content_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -67,40 +72,63 @@ def apply_ops(text: str, ops: list) -> str:
     return "\n".join(lines)
 
 
+def decide_alone(seeds: SeedIndex, settings: DedupSettings, *, title: str = "", summary: str = "",
+                 content: str = "", language: str | None = None, link: str | None = None,
+                 published: datetime = T0, neighbours: Neighbours | None = None) -> DedupDecision:
+    """The pure decision, without a store: against the seeds and the neighbours given (none by default)."""
+    candidate = Candidate(None, published, fingerprint(title, summary, content, language), canonical_link(link))
+    return decide(candidate, neighbours or Neighbours(), seeds, settings)
+
+
+def also_in(db, item_id: int) -> list[dict]:
+    return [asdict(r) for r in store.reposts(db, item_id)]
+
+
 class Store:
-    """A real SQLite store with a Deduper, and items saved the way the pipeline saves them."""
+    """A real SQLite store, with items saved the way the pipeline saves them (ingest.save_entry)."""
 
     def __init__(self, tmp: Path, settings: DedupSettings | None = None, seeds: SeedIndex | None = None):
         self.db = store.connect(tmp / "watcher.db")
         self.seeds = seeds if seeds is not None else SeedIndex.load(SEEDS, tmp / "cache")
-        self.deduper = Deduper(self.db, self.seeds, settings or DedupSettings())
+        self.dd = Dedup(self.seeds, settings or DedupSettings())
         self._sources: set[str] = set()
 
     def decide(self, *, source="a", guid="g", link=None, title="", summary="", content="", language=None,
-               published=T0, item_id=None):
-        return self.deduper.decide(item_id=item_id, source=source, guid=guid, link=link, title=title,
-                                   summary=summary, content=content, language=language,
-                                   published=published, now=published + timedelta(hours=1))
+               published=T0, item_id=None) -> DedupDecision:
+        """Decide against the store as it is, storing nothing."""
+        fp = fingerprint(title, summary, content, language)
+        candidate = Candidate(item_id, published, fp, canonical_link(link))
+        neighbours = store.neighbours(self.db, link_key=candidate.link_key, keys=index_keys(fp, self.dd.settings),
+                                      published=published, window_days=self.dd.settings.window_days,
+                                      exclude=item_id)
+        return decide(candidate, neighbours, self.dd.seeds, self.dd.settings)
+
+    def _save(self, source: str, guid: str, link, title, summary, content, language, published,
+              stored: store.StoredKey | None) -> tuple[int, DedupDecision]:
+        if source not in self._sources:
+            store.sync_sources(self.db, [Source(source, f"http://127.0.0.1/{source}.xml")])
+            self._sources.add(source)
+        entry = EntryData(guid=guid, guid_kind="guid", link=link, title=title, summary=summary, content=content,
+                          summary_html="", published=published, updated=None)
+        prepared = PreparedEntry(entry=entry, language=language, match=NO_MATCH,
+                                 fingerprint=fingerprint(title, summary, content, language),
+                                 canonical_link=canonical_link(link), content_hash=content_hash(entry))
+        with store.write(self.db):
+            save_entry(self.db, Source(source, f"http://127.0.0.1/{source}.xml"), prepared, dd=self.dd,
+                       now=published, stored=stored)
+        iid = store.items_for_update(self.db, source, [guid])[guid].id
+        item = store.get_item(self.db, iid)
+        return iid, DedupDecision(item.duplicate_of, item.dup_method, item.dup_score, item.dup_possible)
 
     def add(self, *, source="a", guid=None, link=None, title="", summary="", content="", language=None,
-            published=T0):
-        """Decide, insert and remember one new item; returns (id, decision)."""
-        if source not in self._sources:
-            self.db.execute("INSERT OR IGNORE INTO sources (name, url) VALUES (?, ?)",
-                            [source, f"http://127.0.0.1/{source}.xml"])
-            self._sources.add(source)
+            published=T0) -> tuple[int, DedupDecision]:
+        """Decide, insert and index one new item; returns (id, decision)."""
         guid = guid or f"{source}-{title}-{published.isoformat()}"
-        with store.write(self.db):
-            d = self.decide(source=source, guid=guid, link=link, title=title, summary=summary, content=content,
-                            language=language, published=published)
-            cur = self.db.execute(
-                "INSERT INTO items (source, guid, guid_kind, link, canonical_link, title, summary, content,"
-                " language, published, fetched_at, last_seen, content_hash, duplicate_of, dup_method,"
-                " dup_score, dup_possible) VALUES (?, ?, 'guid', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'x', ?, ?, ?, ?)",
-                [source, guid, link, canonical_link(link), title, summary, content, language,
-                 store.iso(published), store.iso(published), store.iso(published),
-                 d.duplicate_of, d.method, d.score, int(d.possible)])
-            iid = cur.lastrowid
-            self.deduper.remember(iid, title=title, summary=summary, content=content, language=language,
-                                  published=published, link=link)
-        return iid, d
+        return self._save(source, guid, link, title, summary, content, language, published, None)
+
+    def edit(self, item_id: int, *, link=None, title="", summary="", content="", language=None,
+             published=T0) -> DedupDecision:
+        """A correction in place of a stored item (same source and guid, new text), as a poll stores it."""
+        item = store.get_item(self.db, item_id)
+        return self._save(item.source, item.guid, link, title, summary, content, language, published,
+                          store.StoredKey(item_id, item.content_hash))[1]

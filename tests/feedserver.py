@@ -32,7 +32,9 @@ Behaviours (add_behaviour(path, name, **kw)); each returns the route's URL:
     empty         200 with an empty body
     wrong_charset UTF-8 bytes (kw body, default has Vietnamese and Chinese) sent as charset=iso-8859-1
     slow          the body added at `path` (or kw body) after kw delay seconds (default 0.3);
-                  `peak_in_flight` then shows how many requests the client had open at once
+                  `peak_in_flight` is the server's count: a request ends only after its body is
+                  written, so it may briefly overlap the client's next one; limit tests count on the
+                  client side instead (test_fetch.py, _CountingTransport)
     held          the body added at `path` (or kw body) once the test sets kw gate (a threading.Event),
                   so a test orders events without racing a timer
 

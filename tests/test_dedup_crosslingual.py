@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dedup_helpers import Store, seed_path
+from dedup_helpers import SEEDS, decide_alone, seed_path
+from watcher.config import DedupSettings
+from watcher.dedup import SeedIndex
 from watcher.dedup.crosslingual import anchors, script_language
 
 # Written for this test: an English retelling of part of seed 000 (Vietnamese).
@@ -19,26 +21,25 @@ OTHER_STORY = (
 
 
 @pytest.fixture(scope="module")
-def st(tmp_path_factory):
-    return Store(tmp_path_factory.mktemp("xl"))
+def seeds(tmp_path_factory):
+    return SeedIndex.load(SEEDS, tmp_path_factory.mktemp("xl") / "cache")
 
 
-def test_retelling_in_another_language_is_a_possible_duplicate(st):
-    d = st.decide(title="Ex-bitcoin miners rent H100 servers to Chinese AI firms", summary=RETELLING, language="en")
+def test_retelling_in_another_language_is_a_possible_duplicate(seeds):
+    d = decide_alone(seeds, DedupSettings(), title="Ex-bitcoin miners rent H100 servers to Chinese AI firms",
+                     summary=RETELLING, language="en")
     assert (d.duplicate_of, d.method, d.possible) == (f"seed:{seed_path('000').name}", "crosslingual", True)
     assert d.score < 1.0
 
 
-def test_other_story_sharing_topic_names_is_not_flagged(st):
-    d = st.decide(title="Nvidia China sales slump", summary=OTHER_STORY, language="en")
+def test_other_story_sharing_topic_names_is_not_flagged(seeds):
+    d = decide_alone(seeds, DedupSettings(), title="Nvidia China sales slump", summary=OTHER_STORY, language="en")
     assert d.duplicate_of is None
 
 
-def test_flag_can_be_switched_off(tmp_path):
-    from watcher.config import DedupSettings
-
-    st = Store(tmp_path, settings=DedupSettings(crosslingual=False))
-    assert st.decide(title="x", summary=RETELLING, language="en").duplicate_of is None
+def test_flag_can_be_switched_off(seeds):
+    d = decide_alone(seeds, DedupSettings(crosslingual=False), title="x", summary=RETELLING, language="en")
+    assert d.duplicate_of is None
 
 
 @pytest.mark.parametrize("text,lang", [

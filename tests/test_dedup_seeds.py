@@ -7,31 +7,32 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dedup_helpers import SEEDS, Store, apply_ops, seed_path
+from dedup_helpers import SEEDS, apply_ops, decide_alone, seed_path
+from watcher.config import DedupSettings
 from watcher.dedup import SeedIndex
 
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures/dedup/seed_cases.yaml").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def st(tmp_path_factory):
-    return Store(tmp_path_factory.mktemp("seeds"))
+def seeds(tmp_path_factory):
+    return SeedIndex.load(SEEDS, tmp_path_factory.mktemp("seeds") / "cache")
 
 
 @pytest.mark.parametrize("case", CASES["seed_copies"], ids=lambda c: c["name"])
-def test_seed_copy_is_found(st, case):
+def test_seed_copy_is_found(seeds, case):
     text = apply_ops(seed_path(case["seed"]).read_text(encoding="utf-8"), case["ops"])
     # Feeds carry such copies as summary only, or as summary + content: both must be found.
     for summary, content in ((text, ""), (text[:200], text)):
-        d = st.decide(title=case["title"], summary=summary, content=content)
+        d = decide_alone(seeds, DedupSettings(), title=case["title"], summary=summary, content=content)
         assert d.duplicate_of == f"seed:{seed_path(case['expect']).name}", (case["name"], d)
         assert d.method in ("containment", "resemblance") and not d.possible
         assert 0 < d.score <= 1
 
 
 @pytest.mark.parametrize("case", CASES["new_stories"], ids=lambda c: c["title"])
-def test_new_story_on_the_same_topic_is_new(st, case):
-    d = st.decide(title=case["title"], summary=case["text"], language=case["lang"])
+def test_new_story_on_the_same_topic_is_new(seeds, case):
+    d = decide_alone(seeds, DedupSettings(), title=case["title"], summary=case["text"], language=case["lang"])
     assert d.duplicate_of is None, d
 
 

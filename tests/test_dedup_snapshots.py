@@ -1,7 +1,7 @@
 """Consecutive real polls of the same feeds: each story must reach the analyst once.
 
 Uses ../shared/realdata/feeds/_snapshot_series (skipped when absent). Every poll goes through the
-real parse and ingest stages into a real SQLite store with the real Deduper; afterwards, among the
+real parse and ingest stages into a real SQLite store with the real dedup decision; afterwards, among the
 items not marked as duplicates, no two may share a canonical link or a headline and text.
 """
 
@@ -42,7 +42,7 @@ def test_each_story_stored_once(tmp_path, name):
     from watcher.pipeline import sync_sources
 
     sync_sources(db, cfg)
-    matcher, deduper = load_processors(cfg, db)
+    matcher, dd = load_processors(cfg)
     source = cfg.sources[0]
     polls = sorted((SERIES / name).glob("*.xml"))
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -53,7 +53,7 @@ def test_each_story_stored_once(tmp_path, name):
         assert prepared.feed.failure is None, (f, prepared.feed.failure)
         entries += len(prepared.entries)
         result = FetchResult(url=source.url, final_url=source.url, status=200, content=body, nbytes=len(body))
-        store_source(db, cfg, source, result, prepared, deduper=deduper,
+        store_source(db, cfg, source, result, prepared, dd=dd,
                      now=now + timedelta(hours=i), duration=0.0)
     rows = db.execute("SELECT canonical_link, title, summary FROM items WHERE duplicate_of IS NULL").fetchall()
     stored = db.execute("SELECT count(*) FROM items").fetchone()[0]

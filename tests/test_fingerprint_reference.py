@@ -10,7 +10,7 @@ import random
 import pytest
 
 from watcher.dedup import shingles as sh
-from watcher.dedup.decide import fingerprint
+from watcher.dedup.fingerprint import fingerprint
 from watcher.dedup.index import LEAD_TOKENS
 
 M64 = 1 << 64

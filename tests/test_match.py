@@ -12,7 +12,8 @@ import yaml
 
 from watcher import errors
 from watcher.keywords import load_keywords
-from watcher.match import Matcher, review_status_after
+from watcher.match import Matcher
+from watcher.review import review_status_after
 from watcher.normalize import fold
 
 ROOT = Path(__file__).resolve().parents[1]

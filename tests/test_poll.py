@@ -11,7 +11,8 @@ import pytest
 
 from util import rss, run_cli, write_config
 from watcher import config as config_mod
-from watcher import export, pipeline, store
+from watcher import export, ingest, pipeline, store
+from watcher.times import parse_iso, parse_iso_optional
 
 ON_TOPIC = {
     "guid": "t-1",
@@ -136,8 +137,8 @@ def test_retry_after_is_honoured(feed_server, tmp_path):
     cfg_path = write_config(tmp_path, [{"name": "bad", "url": bad}])
     run_cli(cfg_path, "poll")
     status = json.loads(run_cli(cfg_path, "status", "--format", "json").stdout)[0]
-    hold = store.parse_iso(status["hold_until"])
-    last = store.parse_iso(status["last_attempt"])
+    hold = parse_iso(status["hold_until"])
+    last = parse_iso(status["last_attempt"])
     assert 3500 <= (hold - last).total_seconds() <= 3700
 
 
@@ -182,26 +183,19 @@ class Boom(Exception):
 
 def _poll_crashing_at_item(cfg, db, n: int, monkeypatch) -> None:
     """A poll that crashes (a bug, a kill) while storing its n-th new item."""
-    real = pipeline.load_processors
+    real = ingest.repoint  # runs once per stored item, after the item is written
+    calls = {"n": 0}
 
-    def crashing(cfg, db):
-        matcher, deduper = real(cfg, db)
-        calls = {"n": 0}
-        remember = deduper.remember
+    def repoint_then_crash(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise Boom(f"simulated crash at item {n}")
+        return real(*a, **k)
 
-        def remember_then_crash(*a, **k):
-            calls["n"] += 1
-            if calls["n"] == n:
-                raise Boom(f"simulated crash at item {n}")
-            return remember(*a, **k)
-
-        deduper.remember = remember_then_crash
-        return matcher, deduper
-
-    monkeypatch.setattr(pipeline, "load_processors", crashing)
+    monkeypatch.setattr(ingest, "repoint", repoint_then_crash)
     with pytest.raises(Boom):
         pipeline.poll(cfg, db)
-    monkeypatch.setattr(pipeline, "load_processors", real)
+    monkeypatch.setattr(ingest, "repoint", real)
 
 
 def test_a_crash_mid_source_leaves_nothing_half_written_and_the_next_poll_completes_it(feed_server, tmp_path,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from util import ROOT, rss, run_cli, write_config
 from watcher import store
+from watcher.times import parse_iso_optional
 from watcher.lock import instance_lock
 
 FEED = rss([
@@ -76,7 +77,7 @@ def test_run_polls_builds_the_missed_digest_refuses_a_second_instance_and_stops_
 
     db = store.connect(tmp_path / "state" / "watcher.db")
     assert db.execute("SELECT count(*) FROM fetches WHERE source = 'wire' AND outcome = 'ok'").fetchone()[0] == 1
-    nxt = store.parse_iso(db.execute("SELECT next_check FROM sources WHERE name = 'wire'").fetchone()[0])
+    nxt = parse_iso_optional(db.execute("SELECT next_check FROM sources WHERE name = 'wire'").fetchone()[0])
     assert nxt > datetime.now(timezone.utc) + timedelta(minutes=50)  # stored for the next start
     assert [r[0] for r in db.execute("SELECT date FROM digests ORDER BY date")] == \
         [(today - timedelta(days=1)).isoformat(), today.isoformat()]

@@ -26,6 +26,7 @@ from apscheduler.events import (EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_M
 from util import ROOT, rss, write_config
 from watcher import config as config_mod
 from watcher import store
+from watcher.times import parse_iso_optional
 from watcher.config import Config, DigestSettings, Source
 from watcher.scheduler import (JITTER_CAP_S, JITTER_SHARE, Runner, jitter, last_digest_slot, missed_digest,
                                next_digest_at, next_poll_at, plan_start)
@@ -219,7 +220,7 @@ def _config(tmp_path: Path, sources: list[dict], digest_time: str = "07:00") -> 
 def _fetch_times(cfg: Config, name: str) -> list[datetime]:
     db = store.connect(cfg.db_path)
     try:
-        return [store.parse_iso(r[0]) for r in
+        return [parse_iso_optional(r[0]) for r in
                 db.execute("SELECT started_at FROM fetches WHERE source = ? ORDER BY id", [name])]
     finally:
         db.conn.close()
@@ -229,7 +230,7 @@ def _source_row(cfg: Config, name: str) -> tuple[datetime | None, datetime | Non
     db = store.connect(cfg.db_path)
     try:
         r = db.execute("SELECT next_check, hold_until FROM sources WHERE name = ?", [name]).fetchone()
-        return store.parse_iso(r[0]), store.parse_iso(r[1])
+        return parse_iso_optional(r[0]), parse_iso_optional(r[1])
     finally:
         db.conn.close()
 

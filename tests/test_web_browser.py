@@ -26,7 +26,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from util import ROOT, rss, run_cli, write_config
+# Commands run as subprocesses here: Playwright's sync API keeps an event loop running in this thread,
+# and `watcher poll` in-process would start its own (asyncio.run refuses that).
+from util import ROOT, rss, write_config
+from util import run_console as run_cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 try:

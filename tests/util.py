@@ -32,11 +32,42 @@ def write_config(tmp_path: Path, sources: list[dict], extra: str = "") -> Path:
     return path
 
 
+PIPED: dict[str, str | None] = {"COLUMNS": None, "LINES": None}  # unset: no terminal size
+
+
+class _Script:
+    """What CliRunner invokes: the console script's own entry point (watcher.cli.main), so errors
+    become one line and an exit status exactly as for a user."""
+
+    name = "watcher"
+
+    def main(self, args: list[str], prog_name: str | None = None, **_: object) -> None:
+        from watcher.cli import main
+
+        main(list(args))
+
+
 def run_cli(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run `python -m watcher --config CONFIG ARGS` the way a user does."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    p = subprocess.run([sys.executable, "-m", "watcher", "--config", str(config), *args],
-                       capture_output=True, text=True, env=env, timeout=300)
+    """Run `watcher --config CONFIG ARGS` in this process (click's CliRunner), through the same entry
+    point as the console script; stdout, stderr and the exit status come back as from a subprocess."""
+    from click.testing import CliRunner
+
+    # Output goes to a pipe, as in a script: no terminal width. (pytest-xdist workers set COLUMNS=80,
+    # which `review list` would take for a terminal's.)
+    r = CliRunner().invoke(_Script(), ["--config", str(config), *args], env=PIPED,  # type: ignore[arg-type]
+                           catch_exceptions=False)
+    p = subprocess.CompletedProcess(["watcher", "--config", str(config), *args], r.exit_code, r.stdout, r.stderr)
+    if check and p.returncode != 0:
+        raise AssertionError(f"watcher {' '.join(args)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def run_console(config: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the installed console script (`.venv/bin/watcher`) in a subprocess: the smoke tests."""
+    script = Path(sys.executable).parent / "watcher"
+    env = {k: v for k, v in os.environ.items() if k not in PIPED}
+    p = subprocess.run([str(script), "--config", str(config), *args],
+                       capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=300)
     if check and p.returncode != 0:
         raise AssertionError(f"watcher {' '.join(args)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p

@@ -1,3 +1,5 @@
+"""`python -m watcher`: the same entry point as the `watcher` console script."""
+
 from .cli import main
 
 main()

@@ -182,7 +182,9 @@ def duration_text(secs: float) -> str:
 
 def allowed(b: Bound) -> str:
     """What a value of this setting may be, in words, for messages and the README."""
-    lo, hi = b.lo, b.hi
+    # Unranged kinds (bool, choice, ...) have no lo/hi, and their words below do not use them.
+    lo = b.lo if b.lo is not None else 0.0
+    hi = b.hi if b.hi is not None else 0.0
     if b.kind == "int":
         return f"a whole number from {int(lo)} to {int(hi)}"
     if b.kind == "number":
@@ -221,8 +223,14 @@ def _one_line(text: str) -> bool:
     return not any(unicodedata.category(c) == "Cc" or c in _BIDI for c in text)
 
 
+def _range(b: Bound) -> tuple[float, float]:
+    assert b.lo is not None and b.hi is not None, b  # every ranged row has both (__post_init__)
+    return b.lo, b.hi
+
+
 def _length_ok(b: Bound, n: int) -> bool:
-    return b.lo <= n <= b.hi
+    lo, hi = _range(b)
+    return lo <= n <= hi
 
 
 def _url_problem(text: str) -> str | None:
@@ -295,7 +303,8 @@ def _convert(b: Bound, v: typing.Any) -> typing.Any:  # noqa: C901 - one branch 
         if isinstance(v, bool) or not isinstance(v, (int, float)) or (k == "int" and not isinstance(v, int)):
             return _BAD
         # isfinite only for floats: a 400-digit YAML integer overflows float() but compares fine.
-        if (isinstance(v, float) and not math.isfinite(v)) or v > b.hi or v < b.lo or (b.lo_open and v == b.lo):
+        lo, hi = _range(b)
+        if (isinstance(v, float) and not math.isfinite(v)) or v > hi or v < lo or (b.lo_open and v == lo):
             return _BAD
         return v if k == "int" else float(v)
     if k in ("emails", "words"):
@@ -312,7 +321,8 @@ def _convert(b: Bound, v: typing.Any) -> typing.Any:  # noqa: C901 - one branch 
     text = v.strip()
     if k == "duration":
         secs = seconds(text)
-        return secs if secs is not None and b.lo <= secs <= b.hi else _BAD
+        lo, hi = _range(b)
+        return secs if secs is not None and lo <= secs <= hi else _BAD
     if k == "choice":
         return text if text in b.choices else _BAD
     if k == "clock":

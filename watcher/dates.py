@@ -66,10 +66,10 @@ def read_date(text: str | None) -> tuple[datetime | None, str | None]:
     m = _ISO.fullmatch(value)
     if m:
         y, mo, d, hh, mi, ss, _z, sign, oh, om = m.groups()
-        offset = _offset(sign, oh, om or "00") if sign else 0  # no zone at all: UTC, the only safe reading
-        if offset is None:
+        iso_offset = _offset(sign, oh, om or "00") if sign else 0  # no zone at all: UTC, the only safe reading
+        if iso_offset is None:
             return None, f"date {value!r} has an impossible time zone offset"
-        return _build(value, int(y), int(mo), int(d), hh, mi, ss, offset)
+        return _build(value, int(y), int(mo), int(d), hh, mi, ss, iso_offset)
     m = _RFC822.fullmatch(value)
     if m:
         d, month, y, hh, mi, ss, zname, sign, oh, om = m.groups()
@@ -79,7 +79,7 @@ def read_date(text: str | None) -> tuple[datetime | None, str | None]:
         year = int(y)
         if len(y) == 2:  # RFC 2822 section 4.3: 00-49 are 2000-2049, 50-99 are 1950-1999
             year += 2000 if year < 50 else 1900
-        offset: int | None = 0
+        offset = 0
         if zname is not None:
             hours = _ZONES.get(zname.lower())
             if hours is None:

@@ -402,7 +402,7 @@ def _names(docs: dict[str, str], langs: dict[str, str], persons: set[str]) -> di
                     surfaces.append(f"{w} {nxt.group(0)}")
                 for s in surfaces:
                     cand = stats[fold(s)]
-                    cand.shape = "model" if s != w else shapes[i]
+                    cand.shape = "model" if s != w else (shapes[i] or "phrase")
                     cand.seeds[name] += 1
                     (cand.initial_forms if initial else cand.forms)[s] += 1
     for key in list(stats):
@@ -447,7 +447,7 @@ def background_shares(terms: Sequence[tuple[str, str]], background: Sequence[Bac
     rules = tuple(Rule(topic=f"t{i}", weight=1.0, terms=(Term(text=t, lang=lang, line=0),))
                   for i, (t, lang) in enumerate(terms))
     matcher = Matcher(KeywordList(threshold=float("inf"), title_weight=1.0, context={}, ignore=(), rules=rules))
-    hits = Counter()
+    hits: Counter[str] = Counter()
     for title, summary, content, lang in background:
         found = {h.topic for h in matcher.match(title or "", summary or "", content or "", lang).hits}
         hits.update(found)

@@ -2,9 +2,10 @@
 
 A digest for a local date (in `digest.timezone`) holds the items that are relevant, not duplicates,
 not rejected by a reviewer, fetched before the end of that day, and in no earlier digest. Building a
-date for the first time records its items in `digest_items` (item_id UNIQUE, so an item is in exactly
-one digest) and freezes its header (failed sources) in `digests`, in one transaction. Building a date
-again re-renders from those rows and adds nothing, so it reproduces the same digest.
+date for the first time records it once (store.record_digest: its items, each in exactly one digest,
+and its frozen header of failed sources), in one transaction. Everything shown is rendered by pure
+functions from that record (`from_record`, `render_*`), so building a date again reads the record,
+writes nothing, and reproduces the same digest; feed.atom is rendered from the latest records.
 
 Output: state/digests/YYYY-MM-DD.md, .html, and feed.atom with one entry per digest. All feed text is
 treated as hostile: see watcher/sanitize.py; both Jinja environments escape every value by default.
@@ -14,10 +15,9 @@ huge fields); the store keeps the feed's own text.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -32,6 +32,8 @@ from .config import Config, DigestSettings
 from .dates import day_problem, stored_date
 from .errors import UsageError
 from .sanitize import md_inline, md_text
+from .store import DigestRecord, Repost, StoredItem
+from .times import iso, utcnow
 
 LANGUAGE_NAMES = {"en": "English", "vi": "Vietnamese", "ar": "Arabic", "zh": "Chinese"}
 RTL_LANGUAGES = {"ar"}
@@ -209,17 +211,11 @@ def primary_topic(topics: list[str], hits: list[dict]) -> str:
     return max(topics, key=lambda t: (weight[t], -topics.index(t)))
 
 
-def also_in(db: sqlite_utils.Database, item_id: int, before: datetime) -> list[dict]:
-    """Reposts of an item that had come in by the digest's cutoff (so a rebuild shows the same list).
-
-    A small query of our own rather than watcher.dedup's, because the digest needs the cutoff.
-    """
-    cur = db.execute(
-        "SELECT id, source, link, title FROM items WHERE duplicate_of = ? AND fetched_at < ? ORDER BY fetched_at, id",
-        [f"item:{item_id}", store.iso(before)],
-    )
-    return [{"id": r[0], "source": display.clean(r[1]), "link": display.url(r[2]),
-             "title": display.shorten(r[3], display.TITLE_CHARS)} for r in cur]
+def _also_in(reposts: list[Repost]) -> list[dict]:
+    """Reposts of an item that had come in by the digest's cutoff (the record keeps them so: a
+    rendering on a later day shows the same list)."""
+    return [{"id": r.id, "source": display.clean(r.source), "link": display.url(r.link),
+             "title": display.shorten(r.title, display.TITLE_CHARS)} for r in reposts]
 
 
 def _headline(title: str | None, spans: list[tuple[int, int]]) -> list[Segment]:
@@ -233,39 +229,38 @@ def _headline(title: str | None, spans: list[tuple[int, int]]) -> list[Segment]:
         or [Segment("(no title)", False)]
 
 
-def _entry(db: sqlite_utils.Database, row: dict, topic: str, settings: DigestSettings, cutoff: datetime) -> Entry:
-    hits = [h for h in json.loads(row["hits"] or "[]") if isinstance(h, dict)]
+def _entry(item: StoredItem, topic: str, settings: DigestSettings, reposts: list[Repost]) -> Entry:
+    hits = item.hits
     title_spans = [(h["start"], h["end"]) for h in hits
                    if h.get("field") == "title" and isinstance(h.get("start"), int) and isinstance(h.get("end"), int)]
-    published, fetch_time = _published(row)
-    lang = row["language"]
+    published, fetch_time = _published(item)
+    lang = item.language
     return Entry(
-        id=row["id"],
+        id=item.id,
         topic=topic,
-        title=_headline(row["title"], title_spans),
-        link=display.url(row["link"]),
-        source=display.clean(row["source"]),
+        title=_headline(item.title, title_spans),
+        link=display.url(item.link),
+        source=display.clean(item.source),
         language=display.shorten(lang, 35) or None,
         language_name=LANGUAGE_NAMES.get(lang or "", display.shorten(lang, 35) or "unknown language"),
         direction="rtl" if lang in RTL_LANGUAGES else "auto",
         published=_local_text(published, settings.timezone),
         published_is_fetch_time=fetch_time,
-        terms=list(dict.fromkeys(display.shorten(str(t), display.TITLE_CHARS)
-                                 for t in json.loads(row["keywords"] or "[]"))),
-        snippet=snippet({"summary": row["summary"], "content": row["content"]}, hits, settings.snippet_chars),
-        summary_html=display.html_excerpt(row["summary_html"], display.SUMMARY_CHARS),
-        also_in=also_in(db, row["id"], cutoff),
-        possible_duplicate=bool(row["dup_possible"]),
+        terms=list(dict.fromkeys(display.shorten(str(t), display.TITLE_CHARS) for t in item.keywords)),
+        snippet=snippet({"summary": item.summary, "content": item.content}, hits, settings.snippet_chars),
+        summary_html=display.html_excerpt(item.summary_html, display.SUMMARY_CHARS),
+        also_in=_also_in(reposts),
+        possible_duplicate=item.dup_possible,
     )
 
 
-def _published(row: dict) -> tuple[datetime, bool]:
+def _published(item: StoredItem) -> tuple[datetime, bool]:
     """When the item was published (UTC), and whether that is its fetch time. A row stored before dates
     were checked may hold 9999-12-31 or 0001-01-01: it is shown, and sorted, by its fetch time."""
-    dt, note = stored_date(row["published"], row["fetched_at"])
+    dt, note = stored_date(iso(item.published), iso(item.fetched_at))
     if dt is None:  # neither column holds a date: only a hand-edited store gets here
         return datetime.min.replace(tzinfo=timezone.utc), True
-    return dt, bool(row["published_is_fetch_time"]) or note is not None
+    return dt, item.published_is_fetch_time or note is not None
 
 
 def _local_text(dt: datetime, tz: str) -> str:
@@ -273,46 +268,6 @@ def _local_text(dt: datetime, tz: str) -> str:
         return dt.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
     except (OverflowError, ValueError):  # the edges of datetime's range, in a zone ahead of/behind UTC
         return dt.strftime("%Y-%m-%d %H:%M UTC")
-
-
-_ITEM_COLUMNS = ("id, source, link, title, summary, content, summary_html, language, published, "
-                 "published_is_fetch_time, fetched_at, keywords, topics, hits, dup_possible")
-
-
-def _candidates(db: sqlite_utils.Database, cutoff: datetime) -> list[dict]:
-    cur = db.execute(
-        f"SELECT {_ITEM_COLUMNS} FROM items WHERE relevant = 1 AND duplicate_of IS NULL"
-        " AND COALESCE(review_status, '') != 'rejected' AND fetched_at < ?"
-        # Backfilled items are old news found today: they wait in the review queue, never a digest.
-        " AND origin = 'poll'"
-        " AND id NOT IN (SELECT item_id FROM digest_items)",
-        [store.iso(cutoff)],
-    )
-    return [dict(zip([d[0] for d in cur.description], r)) for r in cur]
-
-
-def _members(db: sqlite_utils.Database, day: date) -> list[tuple[dict, str]]:
-    cur = db.execute(
-        f"SELECT {', '.join('items.' + c.strip() for c in _ITEM_COLUMNS.split(','))}, digest_items.topic"
-        " FROM digest_items JOIN items ON items.id = digest_items.item_id WHERE digest_items.digest_date = ?",
-        [day.isoformat()],
-    )
-    names = [d[0] for d in cur.description]
-    return [(dict(zip(names[:-1], r[:-1])), r[-1]) for r in cur]
-
-
-def _failures(db: sqlite_utils.Database, since: datetime, until: datetime) -> list[dict]:
-    """Sources whose fetches failed in (since, until], with the last error, and whether still failing."""
-    cur = db.execute(
-        # SQLite fills bare columns of an aggregate query from the row that max() picked: the last error.
-        "SELECT f.source, f.outcome, f.error, count(*), max(f.started_at), s.last_error_kind IS NOT NULL"
-        " FROM fetches f LEFT JOIN sources s ON s.name = f.source"
-        " WHERE f.outcome NOT IN ('ok', 'not_modified') AND f.started_at > ? AND f.started_at <= ?"
-        " GROUP BY f.source ORDER BY f.source",
-        [store.iso(since), store.iso(until)],
-    )
-    return [{"source": r[0], "kind": r[1], "error": r[2], "count": r[3], "last": r[4], "still_failing": bool(r[5])}
-            for r in cur]
 
 
 def _group(entries: list[tuple[Entry, str]]) -> list[tuple[str, list[Entry]]]:
@@ -327,49 +282,56 @@ def _group(entries: list[tuple[Entry, str]]) -> list[tuple[str, list[Entry]]]:
     return out
 
 
-def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, dry_run: bool = False) -> Digest:
-    """The digest for a local date: recorded on first build, re-rendered from the record afterwards."""
-    settings = cfg.digest
-    # Before day_bounds: at datetime's edges (0001-01-01 in a zone ahead of UTC, 9999-12-31) it overflows.
-    problem = day_problem(day, local_date(now, settings.timezone), what="the digest date", future_ok=True)
-    if problem:
-        raise UsageError(problem)
-    with store.write(db):  # IMMEDIATE: two builders of one date cannot both record it
-        existing = db.execute("SELECT built_at, cutoff, failures FROM digests WHERE date = ?",
-                              [day.isoformat()]).fetchone()
-        if not existing:
-            refuse_future(day, now, settings.timezone)  # a date already built (before this rule) re-renders
-        start, end = day_bounds(day, settings.timezone)
-        if existing:
-            built_at, cutoff = store.parse_iso(existing[0]), store.parse_iso(existing[1])
-            failures = json.loads(existing[2])
-            members = _members(db, day)
-            rebuilt = True
-        else:
-            built_at, cutoff = now, end
-            prev = db.execute("SELECT max(built_at) FROM digests WHERE date < ?", [day.isoformat()]).fetchone()[0]
-            since = store.parse_iso(prev) if prev else start - timedelta(days=1)
-            failures = _failures(db, since, min(now, end))
-            rows = _candidates(db, end)
-            members = [(r, primary_topic(json.loads(r["topics"] or "[]"), json.loads(r["hits"] or "[]")))
-                       for r in rows]
-            rebuilt = False
-            if not dry_run:
-                db.execute("INSERT INTO digests (date, built_at, cutoff, timezone, item_count, failures)"
-                           " VALUES (?, ?, ?, ?, ?, ?)",
-                           [day.isoformat(), store.iso(now), store.iso(end), settings.timezone, len(members),
-                            store.dumps(failures)])
-                db.conn.executemany("INSERT INTO digest_items (item_id, digest_date, topic) VALUES (?, ?, ?)",
-                                    [(r["id"], day.isoformat(), t) for r, t in members])
-        entries = [(_entry(db, r, t, settings, cutoff), store.iso(_published(r)[0])) for r, t in members]
-    d = Digest(day=day, title=settings.title, timezone=settings.timezone, built_at=built_at, cutoff=cutoff,
-               groups=_group(entries), failures=failures, rebuilt=rebuilt, recorded=not dry_run)
+def from_record(record: DigestRecord, settings: DigestSettings, *, rebuilt: bool, recorded: bool = True) -> Digest:
+    """The digest a record shows: pure, so the day it is built and every later rendering agree."""
+    entries = [(_entry(item, topic, settings, record.reposts.get(item.id, [])), iso(_published(item)[0]))
+               for item, topic in record.members]
+    d = Digest(day=date.fromisoformat(record.day), title=settings.title, timezone=settings.timezone,
+               built_at=record.built_at, cutoff=record.cutoff, groups=_group(entries), failures=record.failures,
+               rebuilt=rebuilt, recorded=recorded)
     for topic, es in d.groups:
         d.by_topic[topic] = len(es)
         for e in es:
             key = e.language_name
             d.by_language[key] = d.by_language.get(key, 0) + 1
     return d
+
+
+def _new_record(db: sqlite_utils.Database, settings: DigestSettings, day: date, now: datetime) -> DigestRecord:
+    """What a date's digest takes if it is built now: the frame and the members, not yet recorded."""
+    start, end = day_bounds(day, settings.timezone)
+    since = store.previous_built_at(db, day) or start - timedelta(days=1)
+    failures = [asdict(f) for f in store.fetch_failures(db, since, min(now, end))]
+    members = [(item, primary_topic(item.topics, item.hits)) for item in store.digest_candidates(db, end)]
+    return DigestRecord(day=day.isoformat(), built_at=now, cutoff=end, timezone=settings.timezone,
+                        failures=failures, members=members,
+                        reposts={item.id: store.reposts(db, item.id, fetched_before=end) for item, _ in members})
+
+
+def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, dry_run: bool = False) -> Digest:
+    """The digest for a local date: recorded on first build, rendered from the record afterwards.
+
+    Rendering a recorded date reads the record and writes nothing. Recording takes one IMMEDIATE
+    transaction, so two builders of one date cannot both record it: the second renders the first's."""
+    settings = cfg.digest
+    # Before day_bounds: at datetime's edges (0001-01-01 in a zone ahead of UTC) it overflows.
+    problem = day_problem(day, local_date(now, settings.timezone), what="the digest date", future_ok=True)
+    if problem:
+        raise UsageError(problem)
+    record = store.digest_record(db, day)
+    if record is not None:
+        return from_record(record, settings, rebuilt=True)
+    refuse_future(day, now, settings.timezone)  # a date already built (before this rule) still renders
+    if dry_run:
+        return from_record(_new_record(db, settings, day, now), settings, rebuilt=False, recorded=False)
+    with store.write(db):
+        record = store.digest_record(db, day)  # another builder may have come first
+        if record is not None:
+            return from_record(record, settings, rebuilt=True)
+        new = _new_record(db, settings, day, now)
+        store.record_digest(db, day, built_at=new.built_at, cutoff=new.cutoff, timezone=new.timezone,
+                            failures=new.failures, members=[(item.id, topic) for item, topic in new.members])
+    return from_record(new, settings, rebuilt=False)
 
 
 # ---------------------------------------------------------------- rendering
@@ -454,7 +416,7 @@ def write_files(cfg: Config, db: sqlite_utils.Database, d: Digest) -> list[Path]
     _write_atomic(md, render_markdown(d))
     _write_atomic(html, render_html(d))
     atom = out / "feed.atom"
-    _write_atomic(atom, render_atom(cfg, db))
+    _write_atomic(atom, render_atom(cfg, store.recent_digests(db, ATOM_ENTRIES), now=utcnow()))
     return [md, html, atom]
 
 
@@ -463,21 +425,21 @@ def _feed_uuid(cfg: Config, what: str) -> str:
     return uuid.uuid5(uuid.NAMESPACE_URL, f"watcher:{cfg.state_dir}:{what}").urn
 
 
-def render_atom(cfg: Config, db: sqlite_utils.Database) -> str:
-    """feed.atom: the latest digests, each with its HTML as the entry content (escaped as Atom requires)."""
+def render_atom(cfg: Config, records: list[DigestRecord], *, now: datetime) -> str:
+    """feed.atom from the latest digest records (newest first), each entry's content the digest's HTML
+    (escaped as Atom requires). Pure: `now` is the feed's date only when there is no digest yet."""
     A = "http://www.w3.org/2005/Atom"
     ET.register_namespace("", A)
     feed = ET.Element(f"{{{A}}}feed")
-    rows = db.execute("SELECT date, built_at FROM digests ORDER BY date DESC LIMIT ?", [ATOM_ENTRIES]).fetchall()
     ET.SubElement(feed, f"{{{A}}}title").text = cfg.digest.title
     ET.SubElement(feed, f"{{{A}}}id").text = _feed_uuid(cfg, "feed")
-    ET.SubElement(feed, f"{{{A}}}updated").text = rows[0][1] if rows else store.iso(store.utcnow())
+    ET.SubElement(feed, f"{{{A}}}updated").text = iso(records[0].built_at) if records else iso(now)
     author = ET.SubElement(feed, f"{{{A}}}author")
     ET.SubElement(author, f"{{{A}}}name").text = "watcher"
     ET.SubElement(feed, f"{{{A}}}link", rel="self", href=(digests_dir(cfg) / "feed.atom").as_uri())
-    for day_text, built_at in rows:
-        day = date.fromisoformat(day_text)
-        d = build(cfg, db, day, now=store.parse_iso(built_at))  # a re-render: the date is recorded
+    for record in records:
+        day_text, built_at = record.day, iso(record.built_at)
+        d = from_record(record, cfg.digest, rebuilt=True)
         entry = ET.SubElement(feed, f"{{{A}}}entry")
         ET.SubElement(entry, f"{{{A}}}title").text = d.subject
         ET.SubElement(entry, f"{{{A}}}id").text = _feed_uuid(cfg, f"digest:{day_text}")
@@ -514,6 +476,5 @@ def make_digest(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datet
         from .mail import send_digest
 
         sent_to = send_digest(cfg.smtp, subject=d.subject, text=md, html=html)
-        with store.write(db):
-            db.execute("UPDATE digests SET sent_at = ? WHERE date = ?", [store.iso(now), day.isoformat()])
+        store.mark_sent(db, day, now)
     return DigestResult(d, files, md, html, sent_to)

@@ -22,6 +22,9 @@ from typing import Iterator, TextIO
 
 import sqlite_utils
 
+from . import store
+from .times import iso
+
 # The export contract. Order matters for CSV; adding a field is fine, renaming one breaks users.
 FIELDS = (
     "id", "source", "guid", "link", "canonical_link", "title", "summary", "published",
@@ -31,34 +34,21 @@ FIELDS = (
     "content_source", "page_status",  # full text (issue 11): feed | page; what fetching the page gave
     "review_status", "review_version",  # last: a spreadsheet user edits these
 )
-# Fields that are not an `items` column. review_version: how many review decisions the item had at
-# export time, so `review import` can tell a cell the analyst changed from the pre-filled status, and
-# a decision made after the export from one the file knew about.
-_COMPUTED = {"review_version": "(SELECT count(*) FROM reviews WHERE reviews.item_id = items.id)"}
+# review_version is not an item's own field: how many review decisions the item had at export time,
+# so `review import` can tell a cell the analyst changed from the pre-filled status, and a decision
+# made after the export from one the file knew about.
 _LISTS = ("topics", "keywords")
 _BOOLS = ("relevant", "published_is_fetch_time", "dup_possible")
 
 
-def since_clause(since: date | datetime | None, column: str = "published") -> tuple[str, list]:
-    """A WHERE fragment for --since, bound, never interpolated."""
-    if since is None:
-        return "1 = 1", []
-    if isinstance(since, datetime):
-        text = since.isoformat()
-    else:
-        text = since.isoformat()  # "2026-11-01" sorts before any time on that day
-    return f"{column} >= ?", [text]
-
-
 def rows(db: sqlite_utils.Database, *, since: date | datetime | None = None) -> Iterator[dict]:
-    where, params = since_clause(since)
-    cols = ", ".join(_COMPUTED.get(f, f) for f in FIELDS)
-    for values in db.execute(f"SELECT {cols} FROM items WHERE {where} ORDER BY id", params):
-        row = dict(zip(FIELDS, values))
-        for k in _LISTS:
-            row[k] = json.loads(row[k]) if row[k] else []
-        for k in _BOOLS:
-            row[k] = bool(row[k])
+    """One dict per stored item (published on or after `since`), in id order, with FIELDS as keys."""
+    reviews = store.review_counts(db)
+    for item in store.iter_items(db, since=since, order="id"):
+        row = {k: getattr(item, k) for k in FIELDS if k != "review_version"}
+        row["review_version"] = reviews.get(item.id, 0)
+        for k in ("published", "fetched_at", "updated_at"):
+            row[k] = iso(row[k]) if row[k] is not None else None
         yield row
 
 

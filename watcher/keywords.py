@@ -192,7 +192,8 @@ def _rule(ck: Checker, node: yaml.Node, topic: str, index: int,
                 else:
                     with_.append(n.value)
         elif key == "near":
-            near = _number(ck, v, "near", f"{where} near:")
+            got = _number(ck, v, "near", f"{where} near:")
+            near = None if got is None else int(got)  # bounds.py checks it is a whole number
         elif key == "unless":
             unless += _by_language(ck, v, f"{where} unless")
     if "weight" not in seen:

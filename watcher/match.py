@@ -385,18 +385,3 @@ class Matcher:
                 h = dataclasses.replace(h, points=best.pop(key)[0])
             hits.append(h)
         return hits
-
-
-def review_status_after(old_status: str | None, relevant: bool, duplicate_of: str | None) -> str | None:
-    """The review_status an item should have after (re)matching or dedup.
-
-    An item joins the review queue ('new') when it is relevant and repeats nothing, unless a person
-    has already decided on it. An item that no longer qualifies leaves the queue only if nobody has
-    looked at it yet ('new' -> None); accepted, rejected and later are human decisions and stay.
-    """
-    queued = relevant and duplicate_of is None
-    if queued and old_status is None:
-        return "new"
-    if not queued and old_status == "new":
-        return None
-    return old_status

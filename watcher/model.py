@@ -1,10 +1,11 @@
 """The stage types: each names where data comes from and where it goes.
 
     sources.yaml --config.load--> Source
-    Source --fetch.fetch_source--> FetchResult        (bytes + headers, or a classified failure)
+    Source --fetch.Fetcher.fetch--> FetchResult       (bytes + headers, or a classified failure)
     FetchResult --parse.parse_feed--> FeedData        (entries, or a parse failure)
-    EntryData --prepare--> ItemIntent                 (+ MatchResult from match; DedupDecision in the store)
-    ItemIntent --store.save_batch--> items table
+    EntryData --prepare--> PreparedEntry              (+ MatchResult from match, Fingerprint for dedup)
+    PreparedEntry + Neighbours --dedup.decide--> DedupDecision
+    all of it --ingest.store_source--> store.apply(NewItem | ItemEdit | ...) --> items table
 
 Failures that belong to one feed (a timeout, a 404, a broken XML file) travel as values in these types,
 so one bad source never stops the others. Anything else is a bug and is allowed to crash.
@@ -68,6 +69,13 @@ class FetchResult:
     @property
     def ok(self) -> bool:
         return self.failure is None and self.deferred is None
+
+    @property
+    def problem(self) -> str:
+        """Why it gave nothing usable: the failure's message, or why it was deferred."""
+        if self.failure is not None:
+            return self.failure.message
+        return self.deferred or "no usable response"
 
 
 @dataclass(frozen=True)
@@ -146,17 +154,22 @@ NOT_DUPLICATE = DedupDecision(duplicate_of=None, method=None)
 
 
 @dataclass(frozen=True)
-class ItemIntent:
-    """One entry ready for storage: the store inserts it, or updates the row it already has.
+class Neighbour:
+    """A stored item that may repeat an item being decided, or be repeated by it: the store finds these
+    (store.neighbours), the pure decider reads them (dedup/decide.py)."""
 
-    Its dedup decision is not here: it is taken inside the store's transaction (ingest.save_entry),
-    against the store as it is at that moment, including items stored earlier in the same poll.
-    """
+    id: int
+    published: int  # epoch seconds of items.published
+    indexed_published: int | None  # epoch seconds in the LSH index; None when found by link only
+    title: str
+    summary: str
+    content: str
+    duplicate_of: str | None
+    dup_possible: bool
+    original_published: int | None  # epoch seconds of the item named by duplicate_of (item:<id>)
 
-    source: str
-    entry: EntryData
-    published: datetime  # entry.published, else the fetch time
-    published_is_fetch_time: bool
-    language: str | None
-    match: MatchResult
-    date_note: str | None = None  # why the feed's own date was not used, when it gave one
+
+@dataclass(frozen=True)
+class Neighbours:
+    by_link: list[Neighbour] = field(default_factory=list)  # same canonical link, in id order
+    near: list[Neighbour] = field(default_factory=list)  # sharing LSH keys, most shared first

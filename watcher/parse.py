@@ -575,7 +575,7 @@ def _struct_utc(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime(*value[:6], tzinfo=timezone.utc)
+        return datetime(*value[:6]).replace(tzinfo=timezone.utc)
     except (TypeError, ValueError, OverflowError):
         return None
 

@@ -8,8 +8,8 @@ Where each step lives:
     fetched        watcher/fetch.py      Fetcher.fetch()  -> FetchResult
     parsed         watcher/parse.py      parse_feed()     -> FeedData          } prepare.py, in
     matched        watcher/match.py      Matcher.match()  -> MatchResult       } worker processes
-    deduplicated   watcher/dedup/        Deduper.decide() -> DedupDecision
-    stored         watcher/ingest.py     store_source()   (items, versions, fetches, source state)
+    deduplicated   watcher/dedup/        decide()         -> DedupDecision     } ingest.py, against
+    stored         watcher/store/        apply()          (items, versions, fetches, source state) } the store
 
 Parsing, matching and fingerprinting are pure and CPU-heavy, so they run in a pool of worker processes
 (one per core) while the event loop keeps fetching; deduplicating and storing need the store and stay in
@@ -38,13 +38,14 @@ from pathlib import Path
 import sqlite_utils
 
 from . import store
+from .times import utcnow
 from .config import Config, Source
-from .dedup import Deduper, SeedIndex
 from .choices import unknown_message
+from .dedup import SeedIndex
 from .errors import UsageError
 from .fetch import Fetcher, server_key
 from .fulltext.enrich import FulltextPoll
-from .ingest import SourceOutcome, store_deferred, store_source
+from .ingest import Dedup, SourceOutcome, store_deferred, store_source
 from .match import Matcher
 from .model import Failure, FailureKind, FetchResult
 from .prepare import PreparedFeed, init_worker, prepare_feed, prepare_in_worker
@@ -95,32 +96,18 @@ class PollSummary:
 
 def sync_sources(db: sqlite_utils.Database, cfg: Config) -> None:
     """Make the sources table agree with the config. A changed URL starts that source afresh."""
-    with store.write(db):
-        for s in cfg.sources:
-            row = db.execute("SELECT url FROM sources WHERE name = ?", [s.name]).fetchone()
-            if row is None:
-                db.execute("INSERT INTO sources (name, url, enabled) VALUES (?, ?, ?)", [s.name, s.url, int(s.enabled)])
-            elif row[0] != s.url:
-                # New address: old validators, backoff, redirect and 410 belong to the old one.
-                db.execute(
-                    "UPDATE sources SET url = ?, enabled = ?, etag = NULL, last_modified = NULL, hold_until = NULL,"
-                    " next_check = NULL, consecutive_failures = 0, failure_weight = 0, permanent_redirect = NULL,"
-                    " disabled_reason = NULL, deferred = NULL WHERE name = ?",
-                    [s.url, int(s.enabled), s.name],
-                )
-            else:
-                db.execute("UPDATE sources SET enabled = ? WHERE name = ?", [int(s.enabled), s.name])
+    store.sync_sources(db, cfg.sources)
 
 
 def due_sources(cfg: Config, db: sqlite_utils.Database, now: datetime) -> list[tuple[Source, datetime | None]]:
     """Enabled sources with when each is next due (None: never polled, so due now)."""
-    rows = {r[0]: r for r in db.execute("SELECT name, next_check, disabled_reason FROM sources")}
+    states = store.source_states(db)
     out = []
     for s in cfg.sources:
-        r = rows.get(s.name)
-        if not s.enabled or (r and r[2]):
+        st = states.get(s.name)
+        if not s.enabled or (st and st.disabled_reason):
             continue
-        out.append((s, store.parse_iso(r[1]) if r else None))
+        out.append((s, st.next_check if st else None))
     return out
 
 
@@ -141,20 +128,18 @@ def select_sources(cfg: Config, db: sqlite_utils.Database, now: datetime, *, nam
                 f"{cfg.path}: " + unknown_message("source", n, known, option="--source",
                                                   all_listed_by="`watcher status`") for n in unknown))
         return [known[n] for n in dict.fromkeys(names)]
-    rows = {r[0]: r for r in db.execute("SELECT name, next_check, hold_until, disabled_reason FROM sources")}
+    states = store.source_states(db)
     picked = []
     for s in cfg.sources:
-        r = rows.get(s.name)
+        st = states.get(s.name)
         if not s.enabled:
             continue
-        if r and not force:
-            if r[3]:
+        if st and not force:
+            if st.disabled_reason:
                 continue
-            hold = store.parse_iso(r[2])
-            if hold and hold > now:
+            if st.hold_until and st.hold_until > now:
                 continue
-            nxt = store.parse_iso(r[1])
-            if due_only and nxt and nxt > now:
+            if due_only and st.next_check and st.next_check > now:
                 continue
         picked.append(s)
     return picked
@@ -283,10 +268,10 @@ def progress_line(sources: list[Source], done: list[bool], elapsed: float) -> st
 
 
 async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], pool: Executor | None,
-               matcher: Matcher, deduper: Deduper, now: datetime | None,
+               matcher: Matcher, dd: Dedup, now: datetime | None,
                progress: Callable[[str], None] | None = None,
                progress_every: float = PROGRESS_EVERY_S) -> list[SourceOutcome]:
-    validators = {r[0]: (r[1], r[2]) for r in db.execute("SELECT name, etag, last_modified FROM sources")}
+    validators = {name: (st.etag, st.last_modified) for name, st in store.source_states(db).items()}
     # Sources fetched and prepared but not yet stored hold their bytes and fingerprints in memory;
     # when storing is the slower side, this bound keeps them from piling up (1,000 feeds: 2.4 GB).
     ahead = asyncio.Semaphore(2 * max(cfg.fetch.concurrency, _worker_count(cfg, len(sources))))
@@ -318,8 +303,8 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
                     if r.result.deferred:
                         outcomes[r.index] = store_deferred(db, r.source, r.result.deferred)
                     else:
-                        outcomes[r.index] = store_source(db, cfg, r.source, r.result, r.prepared, deduper=deduper,
-                                                         now=now or store.utcnow(), duration=r.elapsed)
+                        outcomes[r.index] = store_source(db, cfg, r.source, r.result, r.prepared, dd=dd,
+                                                         now=now or utcnow(), duration=r.elapsed)
                     r.stored.set_result(None)
                     batch.append(r)
                     wait = deadline - time.monotonic()
@@ -337,10 +322,13 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
                         break
             left -= len(batch)
             for r in batch:
-                log.info("%s", outcomes[r.index].log_line())
+                done = outcomes[r.index]
+                assert done is not None  # stored above
+                log.info("%s", done.log_line())
         finished.set()
 
     async def report_progress() -> None:
+        assert progress is not None  # only started with one
         started = time.monotonic()
         while True:
             try:
@@ -365,10 +353,10 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
     return outcomes  # type: ignore[return-value]
 
 
-def load_processors(cfg: Config, db: sqlite_utils.Database) -> tuple[Matcher, Deduper]:
+def load_processors(cfg: Config) -> tuple[Matcher, Dedup]:
     matcher = Matcher.load(cfg.keywords_path)
     seeds = SeedIndex.load(cfg.seeds_dir, cfg.state_dir / "cache")
-    return matcher, Deduper(db, seeds, cfg.dedup)
+    return matcher, Dedup(seeds, cfg.dedup)
 
 
 def poll(cfg: Config, db: sqlite_utils.Database, *, names: list[str] | None = None, now: datetime | None = None,
@@ -379,14 +367,14 @@ def poll(cfg: Config, db: sqlite_utils.Database, *, names: list[str] | None = No
     `progress`, if given, is called with a line every `progress_every` seconds while sources are
     still outstanding, saying how many and on which hosts."""
     sync_sources(db, cfg)
-    picked = select_sources(cfg, db, now or store.utcnow(), names=names, force=force, due_only=due_only)
+    picked = select_sources(cfg, db, now or utcnow(), names=names, force=force, due_only=due_only)
     summary = PollSummary()
     if not picked:
         return summary
-    matcher, deduper = load_processors(cfg, db)
+    matcher, dd = load_processors(cfg)
     pool = make_pool(_worker_count(cfg, len(picked)), matcher)
     try:
-        summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, deduper, now, progress, progress_every))
+        summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, dd, now, progress, progress_every))
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

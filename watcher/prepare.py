@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import hashlib
 
-from .dedup.decide import Fingerprint, fingerprint
+from .dedup.fingerprint import Fingerprint, fingerprint
 from .lifeline import bind_to_parent
 from .links import canonical_link
 from .match import Matcher

@@ -3,16 +3,15 @@ formatting of feed text for a terminal (cleaned and bounded by watcher/display.p
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import sqlite_utils
 
-from . import display
+from . import display, store
 from .config import Config
-from .dedup import also_in
 from .errors import UsageError
 from .review import history as review_history
+from .times import iso
 
 
 @dataclass
@@ -36,22 +35,22 @@ class SourceStatus:
 def source_status(cfg: Config, db: sqlite_utils.Database) -> list[SourceStatus]:
     from .backfill.ledger import last_backfilled
 
-    counts = dict(db.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
+    counts = store.counts_by_source(db)
     backfills = last_backfilled(db)
-    rows = {
-        r[0]: r
-        for r in db.execute(
-            "SELECT name, last_success, last_attempt, last_error, last_error_kind, consecutive_failures,"
-            " next_check, hold_until, permanent_redirect, disabled_reason, deferred FROM sources"
-        )
-    }
+    states = store.source_states(db)
     out = []
     for s in cfg.sources:
-        r = rows.get(s.name) or (s.name, None, None, None, None, 0, None, None, None, None, None)
+        st = states.get(s.name)
         out.append(SourceStatus(
-            name=s.name, enabled=s.enabled and not r[9], last_success=r[1], last_attempt=r[2], last_error=r[3],
-            last_error_kind=r[4], failures=r[5], next_check=r[6], hold_until=r[7], items=counts.get(s.name, 0),
-            permanent_redirect=r[8], disabled_reason=r[9], deferred=r[10],
+            name=s.name, enabled=s.enabled and not (st and st.disabled_reason),
+            last_success=iso(st.last_success) if st and st.last_success else None,
+            last_attempt=iso(st.last_attempt) if st and st.last_attempt else None,
+            last_error=st.last_error if st else None, last_error_kind=st.last_error_kind if st else None,
+            failures=st.consecutive_failures if st else 0,
+            next_check=iso(st.next_check) if st and st.next_check else None,
+            hold_until=iso(st.hold_until) if st and st.hold_until else None, items=counts.get(s.name, 0),
+            permanent_redirect=st.permanent_redirect if st else None,
+            disabled_reason=st.disabled_reason if st else None, deferred=st.deferred if st else None,
             backfilled=_backfilled(backfills.get(s.name)),
         ))
     return out
@@ -66,21 +65,18 @@ def _backfilled(run: tuple[str, str, str, str] | None) -> str | None:
 
 def item_detail(db: sqlite_utils.Database, item_id: int) -> dict:
     """One item with everything needed to say why it was kept and whether it repeats something."""
-    cur = db.execute("SELECT * FROM items WHERE id = ?", [item_id])
-    values = cur.fetchone()
-    if values is None:
+    item = store.get_item(db, item_id)
+    if item is None:
         raise UsageError(f"no item with id {item_id}; `watcher export` or `watcher review list` shows ids")
-    item = dict(zip([d[0] for d in cur.description], values))
-    for k in ("topics", "keywords", "hits"):
-        item[k] = json.loads(item[k] or "[]")
-    item["versions"] = [
-        dict(zip(("version", "title", "replaced_at"), r))
-        for r in db.execute("SELECT version, title, replaced_at FROM item_versions WHERE item_id = ? ORDER BY version",
-                            [item_id])
-    ]
-    item["also_in"] = also_in(db, item_id)
-    item["reviews"] = review_history(db, item_id)
-    return item
+    out = asdict(item)
+    for k in ("published", "fetched_at", "last_seen", "updated_at"):
+        out[k] = iso(out[k]) if out[k] is not None else None
+    out["relevant"], out["published_is_fetch_time"] = int(item.relevant), int(item.published_is_fetch_time)
+    out["dup_possible"] = int(item.dup_possible)
+    out["versions"] = [asdict(v) for v in store.versions(db, item_id)]
+    out["also_in"] = [asdict(r) for r in store.reposts(db, item_id)]
+    out["reviews"] = review_history(db, item_id)
+    return out
 
 
 def snippet(text: str, start: int, end: int, width: int = 60) -> str:

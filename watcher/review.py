@@ -1,8 +1,11 @@
-"""The review queue: list items waiting for a person, record accept/reject/later, load labels back.
+"""The review queue: who is in it (`review_status_after`), list it, record accept/reject/later, load
+labels back.
 
-An item enters the queue as `new` when it is relevant and not a duplicate (the pipeline sets that).
-A decision updates `items.review_status` and appends a row to `reviews` (who, when, note, what it was
-before), so the history is never lost and `keywords report` can count accepted and rejected items.
+An item enters the queue as `new` when it is relevant and not a duplicate: every path that changes
+an item's match or dedup decision (poll, rematch, dedup --recheck) asks `review_status_after`. A
+decision is a store.ItemChange with a review: the item's review_status changes and its history gets a
+row (who, when, note, what it was before), so nothing is lost and `keywords report` can count
+accepted and rejected items. Decisions and imports take `dry_run` (done, then rolled back).
 
 `import_labels` reads a spreadsheet exported with `watcher export` (CSV, or JSON lines) and applies
 its `review_status` column. It checks every row first and applies nothing if one is bad, so a typo on
@@ -18,7 +21,7 @@ import getpass
 import io
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +36,21 @@ VERSION_COLUMN = "review_version"  # in `watcher export`: how many decisions the
 # What a person may type in a spreadsheet cell or on the command line.
 _SYNONYMS = {"accept": "accepted", "reject": "rejected", "new": "new", "later": "later",
              "accepted": "accepted", "rejected": "rejected", "yes": "accepted", "no": "rejected"}
+
+
+def review_status_after(old_status: str | None, relevant: bool, duplicate_of: str | None) -> str | None:
+    """The review_status an item should have after (re)matching or dedup.
+
+    An item joins the review queue ('new') when it is relevant and repeats nothing, unless a person
+    has already decided on it. An item that no longer qualifies leaves the queue only if nobody has
+    looked at it yet ('new' -> None); accepted, rejected and later are human decisions and stay.
+    """
+    queued = relevant and duplicate_of is None
+    if queued and old_status is None:
+        return "new"
+    if not queued and old_status == "new":
+        return None
+    return old_status
 
 
 def normalize_status(text: str) -> str | None:
@@ -67,12 +85,7 @@ def status_filter(text: str) -> str | None:
 def stored_values(db: sqlite_utils.Database) -> dict[str, set[str]]:
     """The sources, topics and languages items in the store carry: values a filter can match even
     when the current config or keyword list no longer names them."""
-    return {
-        "source": {r[0] for r in db.execute("SELECT DISTINCT source FROM items")},
-        "topic": {r[0] for r in db.execute(
-            "SELECT DISTINCT json_each.value FROM items, json_each(items.topics) WHERE items.topics != '[]'")},
-        "language": {r[0] for r in db.execute("SELECT DISTINCT language FROM items WHERE language IS NOT NULL")},
-    }
+    return store.stored_values(db)
 
 
 def check_filter(f: QueueFilter, known: dict[str, set[str]]) -> QueueFilter:
@@ -91,35 +104,16 @@ def check_filter(f: QueueFilter, known: dict[str, set[str]]) -> QueueFilter:
 
 def list_queue(db: sqlite_utils.Database, f: QueueFilter, *, limit: int | None = None) -> list[dict]:
     """Queued items matching the filter, newest first."""
-    where, args = ["review_status IS NOT NULL"], []
-    if f.status:
-        where.append("review_status = ?")
-        args.append(f.status)
-    if f.source:
-        where.append("source = ?")
-        args.append(f.source)
-    if f.language:
-        where.append("language = ?")
-        args.append(f.language)
-    if f.topic:
-        where.append("EXISTS (SELECT 1 FROM json_each(items.topics) WHERE json_each.value = ?)")
-        args.append(f.topic)
-    sql = (f"SELECT id, source, language, published, title, link, topics, keywords, score, review_status "
-           f"FROM items WHERE {' AND '.join(where)} ORDER BY published DESC, id DESC")
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    rows = [dict(zip([d[0] for d in cur.description], r)) for cur in [db.execute(sql, args)] for r in cur]
-    for r in rows:
-        r["topics"] = json.loads(r["topics"] or "[]")
-        r["keywords"] = json.loads(r["keywords"] or "[]")
-    return rows
+    return [{"id": i.id, "source": i.source, "language": i.language, "published": store.iso(i.published),
+             "title": i.title, "link": i.link, "topics": i.topics, "keywords": i.keywords, "score": i.score,
+             "review_status": i.review_status}
+            for i in store.queue(db, status=f.status, source=f.source, language=f.language, topic=f.topic,
+                                 limit=limit)]
 
 
 def history(db: sqlite_utils.Database, item_id: int) -> list[dict]:
     """Every decision on one item, oldest first (for `watcher show`)."""
-    cur = db.execute("SELECT status, previous, who, at, note, origin FROM reviews WHERE item_id = ? ORDER BY id",
-                     [item_id])
-    return [dict(zip([d[0] for d in cur.description], r)) for r in cur]
+    return [asdict(e) for e in store.review_history(db, item_id)]
 
 
 @dataclass(frozen=True)
@@ -131,41 +125,41 @@ class Decision:
 
 
 def _apply(db: sqlite_utils.Database, decisions: list[Decision], *, who: str, now: datetime,
-           origin: str, note_counts: bool) -> int:
+           origin: str, note_counts: bool, dry_run: bool = False) -> int:
     """Record decisions in one transaction; skip those that change nothing. Returns how many changed.
 
     `note_counts`: a note alone is worth recording (the CLI); for an import it is not, so that loading
     the same spreadsheet twice adds no history.
     """
-    changed = 0
-    with store.write(db):
+    changes: list[store.Change] = []
+    with store.write(db, dry_run=dry_run):
         for d in decisions:
-            row = db.execute("SELECT review_status FROM items WHERE id = ?", [d.item_id]).fetchone()
-            if row is None:  # checked by callers; a concurrent delete is a bug worth a crash
+            item = store.get_item(db, d.item_id)
+            if item is None:  # checked by callers; a concurrent delete is a bug worth a crash
                 raise UsageError(f"no item {d.item_id}")
-            if row[0] == d.status and not (note_counts and d.note):
+            if item.review_status == d.status and not (note_counts and d.note):
                 continue
-            db.execute("UPDATE items SET review_status = ? WHERE id = ?", [d.status, d.item_id])
-            db.execute("INSERT INTO reviews (item_id, status, previous, who, at, note, origin) VALUES (?,?,?,?,?,?,?)",
-                       [d.item_id, d.status, row[0], d.who or who, store.iso(now), d.note, origin])
-            changed += 1
-    return changed
+            changes.append(store.ItemChange(d.item_id, review_status=d.status,
+                                            review=store.Review(who=d.who or who, at=now, note=d.note, origin=origin),
+                                            previous_review_status=item.review_status))
+        store.apply(db, changes)
+    return len(changes)
 
 
 def decide(db: sqlite_utils.Database, ids: list[int], status: str, *, who: str, now: datetime,
-           note: str | None = None, origin: str = "cli") -> int:
+           note: str | None = None, origin: str = "cli", dry_run: bool = False) -> int:
     """accept / reject / later (or back to new) for these items. Unknown ids: nothing is recorded.
     `origin` says where the decision was made: cli, or web (the review page)."""
     if status not in STATUSES:
         raise UsageError(f"unknown review status {status!r}; use one of {', '.join(STATUSES)}")
     ids = list(dict.fromkeys(ids))
-    known = {r[0] for r in db.execute(
-        f"SELECT id FROM items WHERE id IN ({','.join('?' * len(ids))})", ids)} if ids else set()
+    known = store.item_ids(db, ids) if ids else set()
     missing = [i for i in ids if i not in known]
     if missing:
         raise UsageError(f"no item with id {', '.join(map(str, missing))}; nothing was recorded. "
                          f"`watcher review list --status all` shows the queue")
-    return _apply(db, [Decision(i, status, note) for i in ids], who=who, now=now, origin=origin, note_counts=True)
+    return _apply(db, [Decision(i, status, note) for i in ids], who=who, now=now, origin=origin, note_counts=True,
+                  dry_run=dry_run)
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -369,18 +363,12 @@ def _parse_labels(path: Path, rows: list[tuple[int, dict]], ids: set[int]) -> tu
 
 
 def _item_reviews(db: sqlite_utils.Database, ids: list[int]) -> dict[int, ItemReviews]:
-    bound = store.dumps(ids)
-    decisions: dict[int, list[Past]] = {}
-    for item_id, status, who, at, origin in db.execute(
-            "SELECT item_id, status, who, at, origin FROM reviews WHERE item_id IN (SELECT value FROM json_each(?))"
-            " ORDER BY id", [bound]):
-        decisions.setdefault(item_id, []).append(Past(status, who, at, origin))
-    return {r[0]: ItemReviews(r[1], tuple(decisions.get(r[0], ())))
-            for r in db.execute("SELECT id, review_status FROM items WHERE id IN (SELECT value FROM json_each(?))",
-                                [bound])}
+    return {item_id: ItemReviews(status, tuple(Past(e.status, e.who, e.at, e.origin) for e in events))
+            for item_id, (status, events) in store.review_states(db, ids).items()}
 
 
-def import_labels(db: sqlite_utils.Database, path: Path, *, who: str, now: datetime) -> ImportResult:
+def import_labels(db: sqlite_utils.Database, path: Path, *, who: str, now: datetime,
+                  dry_run: bool = False) -> ImportResult:
     """Load `review_status` (and `note`, `who` if present) per `id` from FILE.
 
     Blank status cells are skipped (not yet labelled), and so are cells still holding the status the
@@ -393,7 +381,7 @@ def import_labels(db: sqlite_utils.Database, path: Path, *, who: str, now: datet
     header, rows = _read_rows(path)
     if rows and "id" not in header:
         raise UsageError(f"{path}: no `id` column; start from `watcher export` so each row names its item")
-    ids = {r[0] for r in db.execute("SELECT id FROM items")}
+    ids = store.item_ids(db)
     labels, problems = _parse_labels(path, rows, ids)
     if problems:
         n = len(problems)
@@ -401,7 +389,7 @@ def import_labels(db: sqlite_utils.Database, path: Path, *, who: str, now: datet
                          + "\n".join(str(p) for p in problems))
     conflicts: list[Conflict] = []
     decisions: list[Decision] = []
-    with store.write(db):
+    with store.write(db, dry_run=dry_run):
         items = _item_reviews(db, sorted({lb.item_id for lb in labels}))
         for lb in labels:
             verdict = judge(lb, items[lb.item_id])

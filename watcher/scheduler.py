@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from . import store
+from .times import utcnow
 from .config import Config, DigestSettings
 from .errors import WatcherError
 
@@ -121,7 +122,7 @@ def missed_digest(settings: DigestSettings, now: datetime, last_built: date | No
 
 def first_poll(db: sqlite_utils.Database) -> datetime | None:
     """When this store first tried to fetch anything (ok or not): the start of its life."""
-    return store.parse_iso(db.execute("SELECT min(started_at) FROM fetches").fetchone()[0])
+    return store.first_fetch_at(db)
 
 
 # ---------------------------------------------------------------- the runner
@@ -137,15 +138,13 @@ class Plan:
 
 
 def _source_state(db: sqlite_utils.Database) -> dict[str, tuple[datetime | None, datetime | None, str | None]]:
-    return {r[0]: (store.parse_iso(r[1]), store.parse_iso(r[2]), r[3])
-            for r in db.execute("SELECT name, next_check, hold_until, disabled_reason FROM sources")}
+    return {name: (st.next_check, st.hold_until, st.disabled_reason) for name, st in store.source_states(db).items()}
 
 
 def last_built_by(db: sqlite_utils.Database, day: date) -> date | None:
     """The latest date built up to `day`. A digest dated later (built by hand for a mistyped future
     date, before such dates were refused) says nothing about whether `day` was missed."""
-    got = db.execute("SELECT max(date) FROM digests WHERE date <= ?", [day.isoformat()]).fetchone()[0]
-    return date.fromisoformat(got) if got else None
+    return store.last_digest_date(db, up_to=day)
 
 
 def plan_start(cfg: Config, db: sqlite_utils.Database, now: datetime, rng: random.Random) -> Plan:
@@ -167,7 +166,7 @@ def plan_start(cfg: Config, db: sqlite_utils.Database, now: datetime, rng: rando
 class Runner:
     """Owns the APScheduler instance and the jobs; `clock` and `rng` are injectable for tests."""
 
-    def __init__(self, cfg: Config, *, clock: Callable[[], datetime] = store.utcnow,
+    def __init__(self, cfg: Config, *, clock: Callable[[], datetime] = utcnow,
                  rng: random.Random | None = None):
         self.cfg = cfg
         self.clock = clock
@@ -267,7 +266,7 @@ class Runner:
         try:
             db = self._db()
             try:
-                done = db.execute("SELECT 1 FROM digests WHERE date = ?", [day.isoformat()]).fetchone()
+                done = store.digest_exists(db, day)
             finally:
                 db.conn.close()
             if done:
@@ -344,10 +343,11 @@ class Runner:
         if plan.catch_up and not self.stop.is_set():
             self._guarded("catch-up poll", "each source is tried again at its next turn",
                           lambda: self.poll_once(plan.catch_up, due_only=True))
-        if plan.missed_digest and not self.stop.is_set():
-            log.info("digest %s was missed while watcher was not running; building it now", plan.missed_digest)
-            self._guarded(f"digest {plan.missed_digest}", f"`watcher digest --date {plan.missed_digest}` builds "
-                          f"it by hand", lambda: self.build_digest(plan.missed_digest))
+        missed = plan.missed_digest
+        if missed and not self.stop.is_set():
+            log.info("digest %s was missed while watcher was not running; building it now", missed)
+            self._guarded(f"digest {missed}", f"`watcher digest --date {missed}` builds "
+                          f"it by hand", lambda: self.build_digest(missed))
         if self.stop.is_set():
             return
 
@@ -365,6 +365,7 @@ class Runner:
                 self._add_poll(s.name, next_poll_at(next_check, hold_until, now, s.interval, self.rng,
                                                     just_polled=s.name in plan.catch_up))
         self._add_digest(next_digest_at(self.cfg.digest, now))
+        assert self._sched is not None  # made above
         self._sched.start()
 
     def shutdown(self) -> None:

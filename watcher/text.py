@@ -13,7 +13,7 @@ import re
 import threading
 
 from bs4 import BeautifulSoup, CData, NavigableString, Tag
-from bs4.builder import LXMLTreeBuilder
+from bs4.builder import LXMLTreeBuilder  # type: ignore[attr-defined]  # registered at import, not declared
 from lxml import etree
 
 __all__ = ["html_to_text", "collapse"]

@@ -39,15 +39,9 @@ class Row:
 
 def stored_rows(db: sqlite_utils.Database, since: datetime | None = None) -> Iterator[Row]:
     """Every stored item (published on or after `since`), oldest first, with the text matching reads."""
-    sql = ("SELECT id, title, summary, content, language, published, relevant, duplicate_of, review_status "
-           "FROM items")
-    params: list = []
-    if since is not None:
-        sql += " WHERE published >= ?"
-        params.append(store.iso(since))
-    sql += " ORDER BY published, id"
-    for r in db.execute(sql, params).fetchall():
-        yield Row(r[0], r[1] or "", r[2] or "", r[3] or "", r[4], r[5], bool(r[6]), r[7], r[8])
+    for i in store.iter_items(db, since=since, order="published"):
+        yield Row(i.id, i.title, i.summary, i.content, i.language, store.iso(i.published), i.relevant,
+                  i.duplicate_of, i.review_status)
 
 
 def match_row(m: Matcher, r: Row) -> MatchResult:

@@ -6,7 +6,8 @@
     wordpress.py  method wordpress: /wp-json/wp/v2/posts, paged by X-WP-TotalPages
     sitemap.py    method sitemap: robots.txt Sitemap:, indexes, url sets, Google News; extract.py
     wayback.py    method wayback: CDX API snapshots of the feed, each parsed as a feed
-    ledger.py     the coverage ledger, and every SQL statement of the backfill
+    ledger.py     the coverage ledger: a page's items and its cursor in one transaction (the ledger's
+                  operations are in watcher/store/backfill.py)
     run.py        the orchestrator behind `watcher backfill`
     coverage.py   what `watcher coverage` prints
 

@@ -1,5 +1,5 @@
 """What `watcher coverage` prints: a grid of days (or weeks) by source with item counts, and the
-ledger's runs. Pure formatting over what ledger.py reads."""
+ledger's runs. Pure formatting over what the ledger (watcher/store/backfill.py) reads."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ class FeedPaging:
         except Disallowed as e:
             return None, str(e), None
         if not result.ok:
-            return None, result.failure.message, result.status
+            return None, result.problem, result.status
         feed = parse_feed(result.content, result.headers, result.final_url)
         if feed.failure is not None:
             return None, feed.failure.message, result.status

@@ -81,7 +81,7 @@ class Polite:
             elif result.status is not None and 400 <= result.status < 500:
                 text = ""  # no robots.txt: no rules
             else:
-                self.say(f"  {host}/robots.txt could not be read ({result.failure.message}); "
+                self.say(f"  {host}/robots.txt could not be read ({result.problem}); "
                          f"taking it as `Disallow: /` until it can (RFC 9309)")
                 text = "User-agent: *\nDisallow: /\n"
             rules = self._robots[host] = Protego.parse(text)

@@ -25,6 +25,9 @@ import sqlite_utils
 
 from .. import store
 from ..config import Config, Source
+from ..ingest import Dedup
+from ..match import Matcher
+from ..times import parse_iso_optional
 from ..fetch import Fetcher
 from ..model import FeedData
 from ..prepare import prepare_entry
@@ -70,7 +73,7 @@ class SourceReport:
 
 def _rate_for(cfg: Config, sources: list[Source]) -> Callable[[str], float]:
     wayback = host_of(cfg.backfill.wayback_url)
-    own = {}
+    own: dict[str, float] = {}
     for s in sources:
         if s.backfill_rate is not None:
             own[host_of(s.url)] = min(own.get(host_of(s.url), s.backfill_rate), s.backfill_rate)
@@ -89,7 +92,8 @@ class Backfill:
         self.say, self.dry_run, self.now = say, dry_run, now
         self.stopping = False
         self.current: asyncio.Task | None = None
-        self.matcher = self.deduper = None
+        self.matcher: Matcher | None = None
+        self.dd: Dedup | None = None
 
     def interrupt(self) -> None:
         self.stopping = True
@@ -100,7 +104,7 @@ class Backfill:
         from ..pipeline import load_processors
 
         if not self.dry_run:
-            self.matcher, self.deduper = load_processors(self.cfg, self.db)
+            self.matcher, self.dd = load_processors(self.cfg)
         reports = []
         async with Fetcher(self.cfg.fetch) as fetcher:
             polite = Polite(fetcher, rate_for=_rate_for(self.cfg, sources), max_requests=max_requests,
@@ -125,7 +129,7 @@ class Backfill:
             return SourceReport(source.name, "covered", method=covered.method, run_id=covered.id,
                                 message=f"{covered.rng} was completed {covered.finished_at}; nothing to add")
         resumable = ledger.unfinished(self.db, source.name, self.rng)
-        if resumable and self.requested in ("auto", resumable.method):
+        if resumable and resumable.method is not None and self.requested in ("auto", resumable.method):
             method: Method = CLASSES[resumable.method](ctx)
             if self.dry_run:
                 return SourceReport(source.name, "planned", method=method.name, run_id=resumable.id,
@@ -187,7 +191,7 @@ class Backfill:
             r = ledger.get(self.db, run_id)
             return SourceReport(source.name, status, method=method.name, run_id=run_id, pages=r.pages,
                                 found=r.found, new=r.new, relevant=r.relevant,
-                                reached=store.parse_iso(r.reached), message=message)
+                                reached=parse_iso_optional(r.reached), message=message)
         n = done_pages
         while True:
             if self.stopping:
@@ -205,10 +209,11 @@ class Backfill:
                 ledger.finish(self.db, run_id, "failed", self.now(), error=str(e), requests=requests())
                 return report("failed", f"{e}; run the same command again to retry from that page")
             feed = page.feed or _NO_FEED
+            assert self.matcher is not None and self.dd is not None  # loaded in run() unless a dry run
             prepared = [prepare_entry(self.matcher, feed, e, source.language) for e in page.entries]
             kinds = ledger.store_page(self.db, run_id, source, prepared, cursor=page.cursor, requests=requests(),
                                       found=len(page.entries), reached=page.oldest if page.entries else None,
-                                      deduper=self.deduper, now=self.now())
+                                      dd=self.dd, now=self.now())
             n += 1
             cursor = page.cursor
             r = ledger.get(self.db, run_id)

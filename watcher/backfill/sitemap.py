@@ -105,7 +105,7 @@ class Sitemaps:
         except Disallowed as e:
             return f"robots.txt lists no Sitemap: and {e}"
         if not result.ok:
-            return f"robots.txt lists no Sitemap: and {root}/sitemap.xml is not there ({result.failure.message})"
+            return f"robots.txt lists no Sitemap: and {root}/sitemap.xml is not there ({result.problem})"
         self.found = [f"{root}/sitemap.xml"]
         return None
 
@@ -130,7 +130,7 @@ class Sitemaps:
             return Page(url, cursor=base, done=not rest, stop_reason="every sitemap read", note=str(e))
         if not result.ok:
             return Page(url, cursor=base, done=not rest, stop_reason="every sitemap read",
-                        note=f"skipped sitemap: {result.failure.message}")
+                        note=f"skipped sitemap: {result.problem}")
         body = result.content
         try:
             if body[:2] == b"\x1f\x8b":
@@ -175,8 +175,8 @@ class Sitemaps:
         if not result.ok:
             if result.status is not None and 400 <= result.status < 500:
                 return Page(url, cursor=base, done=not rest, stop_reason="every sitemap read",
-                            note=f"skipped page: {result.failure.message}")
-            raise PageError(f"{url}: {result.failure.message}")
+                            note=f"skipped page: {result.problem}")
+            raise PageError(f"{url}: {result.problem}")
         article = extract(result.content, result.final_url)
         if article is None:
             return Page(url, cursor=base, done=not rest, stop_reason="every sitemap read",

@@ -73,7 +73,7 @@ class Wayback:
         except Disallowed as e:
             raise PageError(str(e)) from None
         if not result.ok:
-            raise PageError(f"the Wayback Machine's CDX API failed: {result.failure.message}")
+            raise PageError(f"the Wayback Machine's CDX API failed: {result.problem}")
         try:
             return parse_cdx(result.content)
         except (ValueError, json.JSONDecodeError) as e:
@@ -104,7 +104,7 @@ class Wayback:
                 return Page(url, cursor=base, done=done, stop_reason="every snapshot read", note=str(e))
             if not result.ok:
                 return Page(url, cursor=base, done=done, stop_reason="every snapshot read",
-                            note=f"skipped snapshot: {result.failure.message}")
+                            note=f"skipped snapshot: {result.problem}")
             feed = parse_feed(result.content, result.headers, original)
             if feed.failure is not None:
                 return Page(url, cursor=base, done=done, stop_reason="every snapshot read",

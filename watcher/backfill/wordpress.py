@@ -59,7 +59,7 @@ class WordPressApi:
         except Disallowed as e:
             return None, str(e), None
         if not result.ok:
-            return None, result.failure.message, result
+            return None, result.problem, result
         try:
             posts = json.loads(result.content.decode("utf-8-sig", errors="replace"))
         except json.JSONDecodeError as e:

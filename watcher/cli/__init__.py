@@ -119,9 +119,12 @@ def _register() -> None:
 _register()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The console script: run one command; a library error is one line and an exit status.
+
+    `argv` (default: sys.argv[1:]) lets tests run a command in-process exactly as the script does."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args=argv, prog_name="watcher", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

@@ -64,7 +64,9 @@ def backfill(app: App, names: tuple[str, ...], since: str, until: str | None, me
 
     cfg = app.config_and_keywords()
     try:
-        rng = make_range(_day(since, "--since"), _day(until, "--until"), utcnow())
+        first = _day(since, "--since")
+        assert first is not None  # --since is required
+        rng = make_range(first, _day(until, "--until"), utcnow())
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--until") from None
     sources = _sources(app, names)

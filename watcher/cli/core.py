@@ -37,6 +37,7 @@ def check(app: App) -> None:
         n = len(problems)
         click.echo(f"{n} problem{'s' if n != 1 else ''} found.", err=True)
         sys.exit(1)
+    assert cfg is not None  # no problems: it loaded
     enabled = sum(s.enabled for s in cfg.sources)
     click.echo(f"{cfg.path}: OK, {len(cfg.sources)} sources ({enabled} enabled); keywords {cfg.keywords_path}: OK")
 
@@ -60,10 +61,15 @@ def poll(app: App, names: tuple[str, ...], due_only: bool, force: bool, strict: 
     from ..pipeline import poll as run_poll
 
     if verbose:
-        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-        # httpx logs every request at INFO ("HTTP Request: GET ..."); the line per source says it all.
-        for name in ("httpx", "httpcore"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        # Our own lines only, on the stderr of this command: a handler on the "watcher" logger, not the
+        # root (httpx logs every request at INFO there, "HTTP Request: GET ..."; the line per source says
+        # it all), and for this command only, so a second command in one process does not inherit it.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        ours = logging.getLogger("watcher")
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+        click.get_current_context().call_on_close(lambda: ours.removeHandler(handler))
     cfg = app.config_and_keywords()
     db = app.db  # opened first: a read-only or damaged store is refused before the lock is taken
     with instance_lock(cfg.state_dir, purpose="poll", wait=wait):

@@ -66,7 +66,8 @@ def _parse_date(value: str | None) -> date | None:
 def digest(app: App, day_text: str | None, send: bool, dry_run: bool) -> None:
     """Build the daily digest: new, relevant items grouped by topic, in Markdown, HTML and Atom."""
     from ..digest import local_date, make_digest
-    from ..store import utcnow, verify
+    from ..store import verify
+    from ..times import utcnow
 
     cfg = app.config
     now = utcnow()
@@ -150,7 +151,9 @@ def review(ctx: click.Context, topic: str | None, source: str | None, language: 
            limit: int) -> None:
     """The review queue. Without a subcommand: list it (same as `review list`)."""
     if ctx.invoked_subcommand is None:
-        _list(ctx.find_object(App), topic, source, language, status, limit)
+        app = ctx.find_object(App)
+        assert app is not None  # the cli group made it
+        _list(app, topic, source, language, status, limit)
 
 
 @review.command("list")
@@ -170,7 +173,7 @@ def _decision_command(name: str, status: str, help_text: str) -> click.Command:
     @pass_app
     def cmd(app: App, ids: tuple[int, ...], note: str | None, who: str | None) -> None:
         from ..review import decide, default_who
-        from ..store import utcnow
+        from ..times import utcnow
 
         changed = decide(app.db, list(ids), status, who=who or default_who(), now=utcnow(), note=note)
         same = len(set(ids)) - changed
@@ -198,7 +201,7 @@ def review_import(app: App, path: Path, who: str | None) -> None:
     listed, while the other rows are recorded.
     """
     from ..review import default_who, import_labels
-    from ..store import utcnow
+    from ..times import utcnow
 
     r = import_labels(app.db, path, who=who or default_who(), now=utcnow())
     n = len(r.conflicts)

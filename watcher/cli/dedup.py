@@ -1,8 +1,8 @@
 """`watcher dedup`: the state of deduplication, and `--recheck` to decide stored items again.
 
 After a seed is added or a threshold changed, the stored decisions are stale. `--recheck` rebuilds
-the candidate index and re-runs the Deduper on every stored item (or those published since DATE), in
-published order so that originals are settled before their reposts, then reports what changed.
+the candidate index and decides every stored item (or those published since DATE) again, in published
+order so that originals are settled before their reposts (watcher/replay.py), then reports what changed.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections import Counter
 import click
 
 from .. import display, store
-from ..dedup import Deduper, SeedIndex
-from ..dedup.recheck import recheck as run_recheck
+from ..dedup import SeedIndex
+from ..ingest import Dedup
+from ..replay import recheck as run_recheck
 from . import parse_since, pass_app, since_option
 
 
@@ -31,10 +32,9 @@ def dedup(app, recheck: bool, since: str | None, dry_run: bool, verbose: bool) -
     if recheck:
         store.verify(db)  # it reads every item anyway; never decide again on top of a damaged store
     if not recheck:
-        n_items = db.execute("SELECT count(*) FROM items").fetchone()[0]
-        n_indexed = db.execute("SELECT count(*) FROM dedup_indexed").fetchone()[0]
-        by = db.execute("SELECT coalesce(dup_method, 'none'), dup_possible, count(*) FROM items"
-                        " GROUP BY 1, 2 ORDER BY 3 DESC").fetchall()
+        n_items = store.item_count(db)
+        n_indexed = store.indexed_count(db)
+        by = store.dedup_method_counts(db)
         click.echo(f"seeds: {len(seeds.seeds)} in {cfg.seeds_dir} (fingerprint {seeds.fingerprint})")
         click.echo(f"items: {n_items}, indexed for repost search: {n_indexed}")
         for method, possible, n in by:
@@ -43,12 +43,7 @@ def dedup(app, recheck: bool, since: str | None, dry_run: bool, verbose: bool) -
         click.echo(f"thresholds: containment {s.containment}, resemblance {s.resemblance}, min_shared "
                    f"{s.min_shared}, window {s.window_days} days, crosslingual {'on' if s.crosslingual else 'off'}")
         return
-    deduper = Deduper(db, seeds, cfg.dedup)
-    with store.write(db):
-        changes = run_recheck(db, deduper, since=parse_since(since), now=store.utcnow())
-        if dry_run:
-            db.conn.execute("ROLLBACK")
-            db.conn.execute("BEGIN")  # write() commits on exit; give it an empty transaction
+    changes = run_recheck(db, Dedup(seeds, cfg.dedup), since=parse_since(since), dry_run=dry_run)
     verb = "would change" if dry_run else "changed"
     kinds = Counter(c.kind for c in changes.changed)
     click.echo(f"rechecked {changes.checked} items: {len(changes.changed)} {verb}"

@@ -34,7 +34,7 @@ def fulltext(app: App, names: tuple[str, ...], since: str | None, missing: bool,
     # and nothing is written on top of damaged pages.
     verify(app.db)
     with instance_lock(cfg.state_dir, purpose="fulltext", wait=wait):
-        matcher, deduper = load_processors(cfg, app.db)
+        matcher, dd = load_processors(cfg)
         pool = make_pool(cfg.fetch.workers or (os.cpu_count() or 1), matcher)
 
         def progress(i: int, n: int, row, status: str) -> None:
@@ -42,7 +42,7 @@ def fulltext(app: App, names: tuple[str, ...], since: str | None, missing: bool,
                        f"{display.shorten(row.title, 60)}", err=True)
 
         try:
-            got = backfill(cfg, app.db, matcher, deduper, names=list(names) or None, since=parse_since(since),
+            got = backfill(cfg, app.db, matcher, dd, names=list(names) or None, since=parse_since(since),
                            missing=missing, progress=progress, pool=pool)
         finally:
             if pool is not None:

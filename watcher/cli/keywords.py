@@ -1,7 +1,7 @@
 """keywords derive | test | report, and rematch: tools to build and tune the keyword list.
 
-All of them match stored items with a list compiled once; only `rematch` writes (in one store.write
-transaction). `test` and `report` change nothing.
+All of them match stored items with a list compiled once; only `rematch` writes (replay.rematch, one
+transaction through store.apply). `test` and `report` change nothing (watcher/tuning.py computes them).
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from typing import Iterator
 import click
 
 from .. import derive as derive_mod
-from .. import display, store, tuning
+from .. import display, replay, store, tuning
 from ..errors import UsageError
 from ..keywords import check_keywords, load_keywords
-from ..match import Matcher, review_status_after
+from ..match import Matcher
 from ..model import MatchResult
+from ..times import utcnow
 from . import App, pass_app
 from . import COUNT, parse_since, since_option
 
@@ -37,9 +38,10 @@ def _current(app: App) -> Matcher:
     return Matcher.load(app.config.keywords_path)
 
 
-def _line(r: Row, result: MatchResult | None = None) -> str:
+def _line(r: Row | store.StoredItem, result: MatchResult | None = None) -> str:
     score = f" score {result.score:g}" if result is not None else ""
-    return f"  #{r.id} {r.published[:10]}{score}  {display.shorten(r.title, 100)}"
+    published = r.published if isinstance(r.published, str) else store.iso(r.published)
+    return f"  #{r.id} {published[:10]}{score}  {display.shorten(r.title, 100)}"
 
 
 # -- rematch --------------------------------------------------------------------------------------------
@@ -51,33 +53,13 @@ def _line(r: Row, result: MatchResult | None = None) -> str:
 @pass_app
 def rematch(app: App, since: str | None, dry_run: bool) -> None:
     """Re-apply the current keyword list to stored items and report what changed."""
+    db = app.reader if dry_run else app.db
     if not dry_run:
-        store.verify(app.db)  # opened for writing first (a read-only store is refused before matching)
-    m = _current(app)
-    rows = list(_rows(app, since))
-    gained: list[tuple[Row, MatchResult]] = []
-    lost: list[tuple[Row, MatchResult]] = []
-    updates: list[tuple[int, dict]] = []
-    for r in rows:
-        res = _match(m, r)
-        if res.relevant and not r.relevant:
-            gained.append((r, res))
-        elif r.relevant and not res.relevant:
-            lost.append((r, res))
-        updates.append((r.id, {
-            "relevant": int(res.relevant),
-            "score": round(res.score, 4),
-            "topics": store.dumps(res.topics),
-            "keywords": store.dumps(res.keywords),
-            "hits": store.dumps([h.__dict__ for h in res.hits]),
-            "review_status": review_status_after(r.review_status, res.relevant, r.duplicate_of),
-        }))
-    if not dry_run:
-        with store.write(app.db):
-            for item_id, cols in updates:
-                app.db["items"].update(item_id, cols)
+        store.verify(db)  # opened for writing first (a read-only store is refused before matching)
+    result = replay.rematch(db, _current(app), since=parse_since(since), dry_run=dry_run)
+    gained, lost = result.gained, result.lost
     verb = "would become" if dry_run else "became"
-    click.echo(f"re-matched {len(rows)} items with {app.config.keywords_path}")
+    click.echo(f"re-matched {result.checked} items with {app.config.keywords_path}")
     click.echo(f"{len(gained)} {verb} relevant:")
     for r, res in gained:
         click.echo(_line(r, res) + f"  [{', '.join(res.keywords)}]")
@@ -113,6 +95,7 @@ def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: f
         candidate = Matcher.from_list(load_keywords(file))
         label = str(file)
     else:
+        assert term is not None  # one of the two, checked above
         candidate = Matcher.from_list(tuning.with_term(current.list, term, lang, weight))
         label = f"--term {term!r}"
     t = tuning.trial(current, candidate, _rows(app, since))
@@ -192,7 +175,7 @@ def derive_cmd(app: App, seeds_dir: Path | None, out: Path | None, as_diff: bool
     refusal = derive_mod.may_write(out, cfg.keywords_path)
     if refusal:
         raise UsageError(refusal)
-    out.write_text(derive_mod.render(result, seeds_dir, store.utcnow()), encoding="utf-8")
+    out.write_text(derive_mod.render(result, seeds_dir, utcnow()), encoding="utf-8")
     new = sum(1 for p in result.proposals if not p.in_list)
     click.echo(f"wrote {len(result.proposals)} proposed terms ({new} not in your list) to {out}")
     for line in derive_mod.summary(result):
@@ -206,10 +189,8 @@ def _background(app: App) -> list[derive_mod.BackgroundItem]:
     if not app.config.db_path.exists():
         return []
     # The start of the content is enough to tell general vocabulary, and keeps 20,000 items in memory small.
-    sql = ("SELECT title, summary, substr(content, 1, 5000), language FROM items WHERE relevant = 0 "
-           "ORDER BY id DESC LIMIT ?")
-    return [(r[0] or "", r[1] or "", r[2] or "", r[3])
-            for r in app.reader.execute(sql, [derive_mod.BACKGROUND_ITEMS]).fetchall()]
+    return [(t.title, t.summary, t.content, t.language)
+            for t in store.irrelevant_texts(app.reader, limit=derive_mod.BACKGROUND_ITEMS, content_chars=5000)]
 
 
 COMMANDS = [keywords_group, rematch]

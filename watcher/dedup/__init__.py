@@ -1,13 +1,18 @@
 """Deduplication: seeds re-published, reposts of earlier items, and the same story in another language.
 
+No module here touches the store: the store finds neighbours and applies decisions.
+
     shingles.py      folded token n-grams, hashed
+    fingerprint.py   Fingerprint of an item's text (shingles, lead, LSH keys, anchors); run in workers
+    index.py         MinHash LSH keys of a shingle set
     seeds.py         SeedIndex: seed shingles, cached by content hash
-    index.py         MinHash LSH candidate index in SQLite
     crosslingual.py  anchors shared across languages
-    decide.py        Deduper.decide() -> DedupDecision, remember()/forget(), also_in()
+    decide.py        decide() -> DedupDecision, adopt_later() -> re-point intents; pure
 """
 
-from .decide import Deduper, also_in
+from .decide import Candidate, Repoint, adopt_later, decide, index_keys, indexable
+from .fingerprint import Fingerprint, fingerprint
 from .seeds import SeedIndex
 
-__all__ = ["Deduper", "SeedIndex", "also_in"]
+__all__ = ["Candidate", "Repoint", "adopt_later", "decide", "index_keys", "indexable", "Fingerprint",
+           "fingerprint", "SeedIndex"]

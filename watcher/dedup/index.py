@@ -1,11 +1,11 @@
-"""The candidate index: MinHash LSH over stored items, kept in SQLite so it survives between polls.
+"""The candidate index's keys: MinHash LSH over an item's shingles, a pure function of its text.
 
 Finding the earlier item a new one repeats must not mean comparing it with every stored item. Each
 item gets MinHash signatures (BANDS x ROWS values), and each band of ROWS values is hashed to one
 64-bit key. Two texts with Jaccard similarity J share at least one key with probability
 1 - (1 - J**ROWS)**BANDS: 0.80 at J=0.5, 0.95 at J=0.6, 0.99 at J=0.7 with the constants below.
-Keys are rows of `dedup_keys`, a WITHOUT ROWID table clustered on the key, so a lookup is a B-tree
-seek per key whatever the size of the store.
+The store keeps the keys (watcher/store/lsh.py: a table clustered on the key, so a lookup is a B-tree
+seek per key whatever the size of the store).
 
 Jaccard misses a short repost of a long item (a feed that carries only the summary), so an item
 has a second signature on its lead, its first LEAD_TOKENS tokens of body text; both sets of keys go
@@ -15,12 +15,9 @@ only candidates: the decision verifies them with exact shingle sets (decide.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import sqlite_utils
 
-__all__ = ["BANDS", "ROWS", "LEAD_TOKENS", "signature", "signatures", "band_keys", "keys_for", "LshIndex"]
+__all__ = ["BANDS", "ROWS", "LEAD_TOKENS", "signature", "signatures", "band_keys", "keys_for"]
 
 BANDS = 12
 ROWS = 3
@@ -95,70 +92,3 @@ def keys_for(full: set[int] | np.ndarray, lead: set[int] | np.ndarray | None) ->
     else:
         keys = band_keys(signatures([full]))
     return sorted(set(keys))
-
-
-@dataclass(frozen=True)
-class Candidate:
-    item_id: int
-    published: int  # epoch seconds
-    shared_keys: int
-
-
-class LshIndex:
-    """The `dedup_keys` / `dedup_indexed` tables (store.py migration m020_dedup_index)."""
-
-    def __init__(self, db: sqlite_utils.Database):
-        self.db = db
-
-    def add(self, item_id: int, published: int, keys: list[int]) -> None:
-        self.remove(item_id)
-        blob = np.asarray(keys, dtype=np.int64).tobytes()
-        self.db.execute("INSERT INTO dedup_indexed (item_id, published, keys) VALUES (?, ?, ?)",
-                        [item_id, published, blob])
-        self.db.conn.executemany("INSERT OR IGNORE INTO dedup_keys (key, item_id) VALUES (?, ?)",
-                                 [(k, item_id) for k in keys])
-
-    def remove(self, item_id: int) -> None:
-        row = self.db.execute("SELECT keys FROM dedup_indexed WHERE item_id = ?", [item_id]).fetchone()
-        if row is None:
-            return
-        keys = np.frombuffer(row[0], dtype=np.int64).tolist()
-        self.db.conn.executemany("DELETE FROM dedup_keys WHERE key = ? AND item_id = ?",
-                                 [(k, item_id) for k in keys])
-        self.db.execute("DELETE FROM dedup_indexed WHERE item_id = ?", [item_id])
-
-    def candidates(self, keys: list[int], *, lo: int, hi: int, exclude: int | None,
-                   per_key: int = 50, limit: int = 20) -> list[Candidate]:
-        """Indexed items sharing a key, published in [lo, hi], most shared keys first.
-
-        `per_key` caps each posting list: a key shared by hundreds of items is a boilerplate text
-        (an empty summary, a stock "click to read" line), and reading all of them would make the
-        cost grow with the store.
-        """
-        if not keys:
-            return []
-        # One statement for all keys, counted and filtered by SQLite: this runs for every new item, and
-        # a wire story copied by a dozen feeds gives hundreds of posting rows that Python counted
-        # one by one (bench/poll.py --feeds 1000: 7 s of the main process).
-        one = "SELECT item_id FROM (SELECT item_id FROM dedup_keys WHERE key = ? ORDER BY item_id DESC LIMIT ?)"
-        hits = " UNION ALL ".join([one] * len(keys))
-        sql = (f"SELECT h.item_id, i.published, h.n FROM (SELECT item_id, count(*) AS n FROM ({hits})"
-               " GROUP BY item_id) AS h JOIN dedup_indexed AS i ON i.item_id = h.item_id"
-               " WHERE i.published BETWEEN ? AND ? AND h.item_id IS NOT ?"
-               " ORDER BY h.n DESC, h.item_id LIMIT ?")
-        params: list[int | None] = []
-        for k in keys:
-            params += (k, per_key)
-        params += (lo, hi, exclude, limit)
-        return [Candidate(*row) for row in self.db.conn.execute(sql, params)]
-
-    def prune(self, before: int) -> int:
-        """Drop items published before `before` (epoch seconds) from the index; returns how many."""
-        ids = [r[0] for r in self.db.execute("SELECT item_id FROM dedup_indexed WHERE published < ?", [before])]
-        for iid in ids:
-            self.remove(iid)
-        return len(ids)
-
-    def clear(self) -> None:
-        self.db.execute("DELETE FROM dedup_keys")
-        self.db.execute("DELETE FROM dedup_indexed")

@@ -19,13 +19,16 @@ import sqlite_utils
 from .. import store
 from ..choices import unknown_message
 from ..config import Config
-from ..dedup import Deduper
+from ..dedup import Candidate, index_keys
+from ..dedup import decide as decide_dup
 from ..errors import UsageError
 from ..fetch import Fetcher
 from ..links import canonical_link
-from ..match import Matcher, review_status_after
+from ..ingest import Dedup, repoint
+from ..match import Matcher
 from ..model import EntryData
 from ..prepare import PreparedEntry, content_hash
+from ..review import review_status_after
 from . import storeops
 from .enrich import FulltextPoll, Job, PageInfo
 from .policy import decide
@@ -47,45 +50,40 @@ def _prepared(row: storeops.StoredItem, matcher: Matcher) -> PreparedEntry:
     e = EntryData(guid=row.guid, guid_kind="guid", link=row.link, title=row.title, summary=row.summary,
                   content=own or "", summary_html="", published=None if row.published_is_fetch_time else row.published,
                   updated=None)
-    from ..dedup.decide import fingerprint
+    from ..dedup.fingerprint import fingerprint
 
     return PreparedEntry(entry=e, language=row.language, match=matcher.match(e.title, e.summary, e.content, row.language),
                          fingerprint=fingerprint(e.title, e.summary, e.content, row.language),
                          canonical_link=canonical_link(e.link), content_hash=content_hash(e))
 
 
-def _save(db: sqlite_utils.Database, deduper: Deduper, row: storeops.StoredItem, p: PreparedEntry,
-          now: datetime) -> bool:
+def _save(db: sqlite_utils.Database, dd: Dedup, row: storeops.StoredItem, p: PreparedEntry, now: datetime) -> bool:
     """Store one page's outcome on its item; True when the item is now relevant and was not."""
     info: PageInfo = p.fulltext  # type: ignore[assignment]
-    cols = {k: v for k, v in storeops.page_columns(p).items() if k != "feed_content" or info.content_source == "page"}
     if info.content_source != "page":
         # A failure leaves the text as it is (the feed's, or a page's from an earlier fetch).
-        cols = {"page_status": info.status, "page_note": info.note or None, "page_link": info.link,
-                "page_fetched_at": info.fetched_at}
-        with store.write(db):
-            storeops.update_item(db, row.id, cols)
+        store.apply(db, [store.PageUpdate(row.id, info)])
         return False
     e, m = p.entry, p.match
     published = row.published
     with store.write(db):
-        deduper.forget(row.id)
-        d = deduper.decide(item_id=row.id, source=row.source, guid=row.guid, link=row.link, title=e.title,
-                           summary=e.summary, content=e.content, language=p.language, published=published,
-                           now=now, fingerprint=p.fingerprint, link_key=p.canonical_link)
-        cols.update(content=e.content, language=p.language, relevant=int(m.relevant), score=round(m.score, 4),
-                    topics=store.dumps(m.topics), keywords=store.dumps(m.keywords),
-                    hits=store.dumps([h.__dict__ for h in m.hits]), duplicate_of=d.duplicate_of,
-                    dup_method=d.method, dup_score=None if d.score is None else round(d.score, 4),
-                    dup_possible=int(d.possible),
-                    review_status=review_status_after(row.review_status, m.relevant, d.duplicate_of))
-        storeops.update_item(db, row.id, cols)
-        deduper.remember(row.id, title=e.title, summary=e.summary, content=e.content, language=p.language,
-                         published=published, link=row.link, link_key=p.canonical_link)
+        # The page's text is matched and deduplicated as a poll does it: against the neighbours the
+        # store finds for it (not itself), then the later items that repeat it are re-pointed.
+        candidate = Candidate(row.id, published, p.fingerprint, p.canonical_link)
+        keys = index_keys(p.fingerprint, dd.settings)
+        neighbours = store.neighbours(db, link_key=p.canonical_link, keys=keys, published=published,
+                                      window_days=dd.settings.window_days, exclude=row.id)
+        d = decide_dup(candidate, neighbours, dd.seeds, dd.settings)
+        store.apply(db, [
+            store.PageUpdate(row.id, info, content=e.content, language=p.language),
+            store.ItemChange(row.id, match=m, dedup=d,
+                             review_status=review_status_after(row.review_status, m.relevant, d.duplicate_of)),
+            store.IndexEntry(row.id, published, keys)])
+        repoint(db, row.id, d, candidate, neighbours, dd)
     return m.relevant and not row.relevant
 
 
-def backfill(cfg: Config, db: sqlite_utils.Database, matcher: Matcher, deduper: Deduper, *,
+def backfill(cfg: Config, db: sqlite_utils.Database, matcher: Matcher, dd: Dedup, *,
              names: list[str] | None, since: datetime | None, missing: bool,
              progress: Callable[[int, int, storeops.StoredItem, str], None], now: datetime | None = None,
              pool=None) -> Backfill:
@@ -128,7 +126,7 @@ def backfill(cfg: Config, db: sqlite_utils.Database, matcher: Matcher, deduper: 
                 row, p = await fut
                 info: PageInfo = p.fulltext  # type: ignore[assignment]
                 out.fetched += 1
-                out.now_relevant += _save(db, deduper, row, p, when)
+                out.now_relevant += _save(db, dd, row, p, when)
                 if info.content_source == "page":
                     out.ok += 1
                 else:

@@ -27,7 +27,7 @@ import sqlite_utils
 
 from .. import store
 from ..config import Config, Source
-from ..dedup.decide import fingerprint
+from ..dedup.fingerprint import fingerprint
 from ..fetch import Fetcher
 from ..match import Matcher
 from ..prepare import PreparedEntry, PreparedFeed

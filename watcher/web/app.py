@@ -4,7 +4,7 @@ Pages: the queue (start page), an item, sources, digests, tuning. Decisions go t
 watcher.review.decide, the same code as `watcher review accept|reject|later`, with origin "web" and
 who = the config's `reviewer`, else the OS user. Everything else reuses the functions behind the CLI
 (report.item_detail, report.source_status, tuning.term_report / trial, digest.build --dry-run); the
-little SQL of its own is in queries.py. Handlers are async and use one connection on the event loop:
+few reads of its own are in queries.py (watcher/store/review_page.py). Handlers are async and use one connection on the event loop:
 one analyst, short queries, and SQLite's own locking against `watcher run` in another process.
 """
 
@@ -177,6 +177,7 @@ async def decide(request: Request) -> HTMLResponse:
     except UsageError as e:
         return HTMLResponse(str(e), status_code=404)
     row = queries.queue_row(st.db, item_id)
+    assert row is not None  # review.decide found the item just now
     return _page(request, "row.html.j2", r=views.queue_row(row, st.cfg.digest.timezone))
 
 
@@ -225,7 +226,7 @@ async def item_page(request: Request) -> HTMLResponse:
         kl = st.matcher().list
         threshold, title_weight = kl.threshold, kl.title_weight
     except WatcherError:
-        threshold = title_weight = None
+        threshold = title_weight = None  # type: ignore[assignment]  # shown as unknown
     hits = [{"topic": display.clean(h.get("topic")), "term": display.clean(h.get("term")), "field": h.get("field"),
              "points": report.hit_points(h),
              "context": _context_segments(item.get(h.get("field")) or "", h["start"], h["end"])}
@@ -236,7 +237,9 @@ async def item_page(request: Request) -> HTMLResponse:
     texts = [(v["version"], v["replaced_at"], _whole(v)) for v in olds] + [(item["version"], None, _whole(item))]
     diffs = [{"from": a[0], "to": b[0], "replaced_at": a[1], "lines": views.text_diff(a[2], b[2])}
              for a, b in zip(texts, texts[1:])]
-    row = views.queue_row(queries.queue_row(st.db, item_id), tz)
+    found = queries.queue_row(st.db, item_id)
+    assert found is not None  # the item was read above
+    row = views.queue_row(found, tz)
     return _page(request, "item.html.j2", item=item, r=row, hits=hits, threshold=threshold,
                  title_weight=title_weight, original=original, passages=passages, diffs=diffs,
                  link=display.url(item["link"]), direction=views.direction(item["language"]),

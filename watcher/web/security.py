@@ -136,6 +136,7 @@ def refusal(method: str, headers: dict[str, str], allowed: frozenset[str], token
                 f"rebinding")
     if method not in UNSAFE_METHODS:
         return None
+    assert host is not None  # host_ok refuses a request without one
     if not origin_ok(headers.get("origin"), host):
         return f"a request from another site ({headers.get('origin')}) may not change anything here"
     if "origin" not in headers and headers.get("referer") is not None:
@@ -166,10 +167,9 @@ class Guard:
                                     (b"content-length", str(len(body)).encode()), *HEADERS]})
             await send({"type": "http.response.body", "body": body})
             return
-        session = cookie_value(headers.get("cookie"))
-        fresh = session is None
-        if fresh:
-            session = new_session()
+        cookie = cookie_value(headers.get("cookie"))
+        fresh = cookie is None
+        session = new_session() if cookie is None else cookie
         scope.setdefault("state", {})["csrf_token"] = self.tokens.token(session)
 
         async def send_with_headers(message):

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from .. import digest, display, store
+from .. import digest, display
 from ..dates import day_problem
 from ..digest import Segment
 from ..errors import UsageError
+from ..times import parse_iso_optional, utcnow
 
 RTL_LANGUAGES = digest.RTL_LANGUAGES
 EXCERPT_CHARS = 240
@@ -33,7 +34,7 @@ def spans(hits: list[dict], field: str, text: str) -> list[tuple[int, int]]:
 
 
 def local_time(iso: str | None, tz: str) -> str:
-    dt = store.parse_iso(iso)
+    dt = parse_iso_optional(iso)
     return dt.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if dt else ""
 
 
@@ -82,7 +83,7 @@ def parse_cursor(text: str | None) -> tuple[str, int] | None:
         return None
     published, _, ident = text.rpartition("|")
     try:
-        store.parse_iso(published)
+        parse_iso_optional(published)
         return published, int(ident)
     except ValueError:
         return None
@@ -96,7 +97,7 @@ def parse_day(text: str | None, name: str = "date") -> date | None:
     except ValueError:
         raise UsageError(f"{name} {text!r} is not a date; write it as YYYY-MM-DD") from None
     # The command line's rule: a "to" of 9999-12-31 overflowed into a 500 when the query added its day.
-    problem = day_problem(day, store.utcnow().date(), what=name)
+    problem = day_problem(day, utcnow().date(), what=name)
     if problem:
         raise UsageError(problem)
     return day

@@ -1,20 +1,20 @@
-"""The SQLite store: schema, connections, and the write path.
-
-The schema is one SQL string per migration step, applied by sqlite-utils' `Migrations`; later steps
-are appended, never edited. Every write goes through `write()`, which begins IMMEDIATE: a deferred
-transaction that reads and then writes fails with "database is locked" when another process wrote in
-between, while IMMEDIATE takes the write lock up front and waits (busy_timeout) for it instead.
+"""Connections and transactions.
 
 A file becomes a connection in one place (`connect` for commands that write, `connect_readonly` for
 those that only read), and SQLite's errors about the file itself (damaged, read-only, disk full) become
 one `StoreError` naming the file there, on every statement: see `StoreConnection`.
 
-Times are stored as ISO 8601 UTC text ("2026-11-21T05:20:00+00:00") so that `datasette` and plain
-`ORDER BY` both read them correctly.
+Every write goes through `write()`, which begins IMMEDIATE: a deferred transaction that reads and
+then writes fails with "database is locked" when another process wrote in between, while IMMEDIATE
+takes the write lock up front and waits (busy_timeout) for it instead. Inside a transaction,
+`write()` is a savepoint, so one source of a batch is still stored all or nothing. `dry_run=True`
+runs the same statements and rolls them back: what a change would do is computed by the code that
+does it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shlex
@@ -22,155 +22,21 @@ import sqlite3
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import quote
 
 import sqlite_utils
-from sqlite_utils import Migrations
 
-from .errors import StoreDamagedError, StoreError, StoreReadOnlyError
+from ..errors import StoreDamagedError, StoreError, StoreReadOnlyError
+from .schema import migrations
 
 BUSY_TIMEOUT_MS = 30_000
 CACHE_KIB = 64 * 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database
 
-migrations = Migrations("watcher")
-
-SCHEMA_V1 = """
-CREATE TABLE sources (
-    name TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    enabled INTEGER NOT NULL DEFAULT 1,
-    etag TEXT,
-    last_modified TEXT,
-    last_attempt TEXT,
-    last_success TEXT,
-    next_check TEXT,              -- when the scheduler polls it next (interval, backoff, Retry-After)
-    hold_until TEXT,              -- backoff or Retry-After: even a manual poll waits until then
-    consecutive_failures INTEGER NOT NULL DEFAULT 0,
-    failure_weight REAL NOT NULL DEFAULT 0,  -- failures weighed by kind; drives the backoff
-    last_error TEXT,
-    last_error_kind TEXT,
-    permanent_redirect TEXT,      -- a 301/308 target: update sources.yaml to it
-    disabled_reason TEXT,         -- set on 410 Gone; cleared when the url changes
-    feed_title TEXT
-);
-
-CREATE TABLE fetches (
-    id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL REFERENCES sources(name),
-    started_at TEXT NOT NULL,
-    url TEXT NOT NULL,
-    status INTEGER,               -- HTTP status, NULL when no response came
-    bytes INTEGER NOT NULL DEFAULT 0,
-    duration_ms INTEGER NOT NULL DEFAULT 0,
-    outcome TEXT NOT NULL,        -- ok | not_modified | a model.FailureKind value
-    error TEXT,
-    parser TEXT,
-    parse_problem TEXT,           -- what a lenient parse recovered from
-    entries INTEGER NOT NULL DEFAULT 0,
-    new_items INTEGER NOT NULL DEFAULT 0,
-    updated_items INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX fetches_source_started ON fetches(source, started_at);
-
-CREATE TABLE items (
-    id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL REFERENCES sources(name),
-    guid TEXT NOT NULL,
-    guid_kind TEXT NOT NULL,      -- guid | link | hash: where the identity came from
-    link TEXT,
-    canonical_link TEXT,          -- tracking parameters, m./amp. hosts and fragments removed
-    title TEXT NOT NULL DEFAULT '',
-    summary TEXT NOT NULL DEFAULT '',
-    content TEXT NOT NULL DEFAULT '',
-    summary_html TEXT NOT NULL DEFAULT '',
-    author TEXT,
-    language TEXT,
-    published TEXT NOT NULL,
-    published_is_fetch_time INTEGER NOT NULL DEFAULT 0,  -- the feed gave no date
-    fetched_at TEXT NOT NULL,     -- first stored
-    last_seen TEXT NOT NULL,
-    updated_at TEXT,              -- last edit in place
-    version INTEGER NOT NULL DEFAULT 1,
-    content_hash TEXT NOT NULL,
-    relevant INTEGER NOT NULL DEFAULT 0,
-    score REAL NOT NULL DEFAULT 0,
-    topics TEXT NOT NULL DEFAULT '[]',    -- JSON list
-    keywords TEXT NOT NULL DEFAULT '[]',  -- JSON list
-    hits TEXT NOT NULL DEFAULT '[]',      -- JSON list of {topic, term, field, start, end, weight}
-    duplicate_of TEXT,            -- NULL | seed:<file> | item:<id>
-    dup_method TEXT,              -- guid | link | containment | resemblance | crosslingual
-    dup_score REAL,
-    dup_possible INTEGER NOT NULL DEFAULT 0,
-    review_status TEXT,           -- NULL for items not queued; new | accepted | rejected | later
-    UNIQUE (source, guid)
-);
-CREATE INDEX items_published ON items(published);
-CREATE INDEX items_fetched_at ON items(fetched_at);
-CREATE INDEX items_canonical_link ON items(canonical_link);
-CREATE INDEX items_review ON items(review_status);
-
-CREATE TABLE item_versions (
-    id INTEGER PRIMARY KEY,
-    item_id INTEGER NOT NULL REFERENCES items(id),
-    version INTEGER NOT NULL,
-    title TEXT NOT NULL,
-    summary TEXT NOT NULL,
-    content TEXT NOT NULL,
-    link TEXT,
-    replaced_at TEXT NOT NULL     -- when a newer version came in
-);
-CREATE INDEX item_versions_item ON item_versions(item_id);
-"""
-
-
-@migrations()
-def m001_initial(db: sqlite_utils.Database) -> None:
-    _exec(db, SCHEMA_V1)
-
-
-def _exec(db: sqlite_utils.Database, sql: str) -> None:
-    # executescript() would COMMIT the migration's transaction; run statement by statement instead.
-    for stmt in _split(sql):
-        db.execute(stmt)
-
-
-def _split(sql: str) -> list[str]:
-    out, buf = [], []
-    for line in sql.splitlines():
-        code = line.split("--", 1)[0]
-        buf.append(code)
-        if code.rstrip().endswith(";"):
-            stmt = "\n".join(buf).strip()
-            if stmt.strip(";").strip():
-                out.append(stmt)
-            buf = []
-    rest = "\n".join(buf).strip()
-    if rest:
-        out.append(rest)
-    return out
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(dt: datetime | None) -> str | None:
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def parse_iso(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    dt = datetime.fromisoformat(text)
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+__all__ = ["connect", "connect_readonly", "verify", "write", "dumps", "loads_list", "BUSY_TIMEOUT_MS",
+           "StoreConnection", "store_error", "damaged", "recover_hint"]
 
 
 def connect(path: Path) -> sqlite_utils.Database:
@@ -256,7 +122,7 @@ def verify(db: sqlite_utils.Database) -> None:
     rows = db.execute("PRAGMA quick_check").fetchall()
     if rows != [("ok",)]:
         first = str(rows[0][0]).replace("*** in database main ***", "").strip().splitlines()[0]
-        raise damaged(db.conn.path, first)
+        raise damaged(getattr(db.conn, "path", Path("?")), first)
 
 
 # --- the boundary: a file becomes a connection here, and SQLite's errors about the file become StoreError.
@@ -275,7 +141,7 @@ class StoreConnection(sqlite3.Connection):
     readonly: bool = False
     unlocked_stat: tuple[int, int] | None = None  # read without locks (immutable): the file as opened
 
-    def cursor(self, factory: type[sqlite3.Cursor] | None = None) -> sqlite3.Cursor:
+    def cursor(self, factory: type[sqlite3.Cursor] | None = None) -> sqlite3.Cursor:  # type: ignore[override]
         return super().cursor(factory or _Cursor)
 
     # _Cursor(self), not self.cursor(): one Python call less on every statement (about 0.7 us of the
@@ -302,14 +168,14 @@ class _Cursor(sqlite3.Cursor):
         if err is not None:
             raise err from e
 
-    def execute(self, *args: Any) -> sqlite3.Cursor:
+    def execute(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
         try:
             return super().execute(*args)
         except sqlite3.DatabaseError as e:
             self._fail(e)
             raise
 
-    def executemany(self, *args: Any) -> sqlite3.Cursor:
+    def executemany(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
         try:
             return super().executemany(*args)
         except sqlite3.DatabaseError as e:
@@ -546,18 +412,31 @@ def _stat_key(path: Path) -> tuple[int, int]:
     return st.st_mtime_ns, st.st_size
 
 
+_savepoints = itertools.count()
+
+
 @contextmanager
-def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """One write transaction that holds the lock from its first statement (BEGIN IMMEDIATE).
+def write(db: sqlite_utils.Database, *, dry_run: bool = False) -> Iterator[sqlite_utils.Database]:
+    """One write transaction that holds the lock from its first statement (BEGIN IMMEDIATE); inside
+    another, a savepoint. dry_run: everything done inside is rolled back at the end.
 
     On a store opened read-only it is a plain read transaction (one consistent snapshot), so code that
     would write only when asked (`digest --dry-run`) reads a read-only store; a write inside it is then
     refused with StoreReadOnlyError.
     """
     conn = db.conn
-    if conn.in_transaction:  # nested: a savepoint inside the outer IMMEDIATE transaction
-        with db.atomic():
+    if conn.in_transaction:
+        name = f"w{next(_savepoints)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
             yield db
+        except BaseException:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+            raise
+        if dry_run:
+            conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
         return
     try:
         conn.execute("BEGIN" if getattr(conn, "readonly", False) else "BEGIN IMMEDIATE")
@@ -570,137 +449,13 @@ def write(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             conn.execute("ROLLBACK")
         raise
     else:
-        conn.execute("COMMIT")
+        conn.execute("ROLLBACK" if dry_run else "COMMIT")
 
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-@migrations()
-def m010_digests_reviews(db: sqlite_utils.Database) -> None:
-    # digests: one row per local date built; its header (counts, failed sources) is frozen here so that
-    # rebuilding a date reproduces it. digest_items.item_id is UNIQUE: an item is in exactly one digest.
-    # reviews: every review decision, oldest first; items.review_status holds the latest.
-    _exec(db, """
-CREATE TABLE digests (
-    date TEXT PRIMARY KEY,        -- YYYY-MM-DD, local date in digest.timezone
-    built_at TEXT NOT NULL,       -- UTC; failures after the previous digest's built_at are reported
-    cutoff TEXT NOT NULL,         -- UTC end of that local day (or build time if earlier)
-    timezone TEXT NOT NULL,
-    item_count INTEGER NOT NULL DEFAULT 0,
-    failures TEXT NOT NULL DEFAULT '[]',  -- JSON list of {source, kind, error, count, last}
-    sent_at TEXT                  -- when --send last mailed it
-);
-
-CREATE TABLE digest_items (
-    item_id INTEGER NOT NULL UNIQUE REFERENCES items(id),
-    digest_date TEXT NOT NULL REFERENCES digests(date),
-    topic TEXT NOT NULL           -- the group it is shown under
-);
-CREATE INDEX digest_items_date ON digest_items(digest_date);
-
-CREATE TABLE reviews (
-    id INTEGER PRIMARY KEY,
-    item_id INTEGER NOT NULL REFERENCES items(id),
-    status TEXT NOT NULL,         -- new | accepted | rejected | later
-    previous TEXT,                -- review_status before this decision
-    who TEXT NOT NULL,
-    at TEXT NOT NULL,             -- UTC
-    note TEXT,
-    origin TEXT NOT NULL DEFAULT 'cli'  -- cli | import:<file name>
-);
-CREATE INDEX reviews_item ON reviews(item_id);
-""")
-
-
-@migrations()
-def m020_dedup_index(db: sqlite_utils.Database) -> None:
-    # The MinHash LSH candidate index of watcher/dedup/index.py. Clustered on the key (WITHOUT ROWID),
-    # so finding the items that share a band is one B-tree seek per band at any store size.
-    _exec(db, """
-CREATE TABLE dedup_keys (
-    key INTEGER NOT NULL,         -- hash of one LSH band of an item's MinHash signature
-    item_id INTEGER NOT NULL,
-    PRIMARY KEY (key, item_id)
-) WITHOUT ROWID;
-
-CREATE TABLE dedup_indexed (
-    item_id INTEGER PRIMARY KEY,
-    published INTEGER NOT NULL,   -- epoch seconds, for the repost window
-    keys BLOB NOT NULL            -- its keys (int64 array), so forgetting it needs no recompute
-);
-CREATE INDEX dedup_indexed_published ON dedup_indexed(published);
-
-CREATE INDEX items_duplicate_of ON items(duplicate_of);  -- also_in(): the reposts of an original
-""")
-
-
-@migrations()
-def m030_source_deferred(db: sqlite_utils.Database) -> None:
-    # Why the last poll did not get to a source (its host stopped answering, the poll's deadline):
-    # not a failure, so it has its own column rather than last_error; cleared when it is polled.
-    _exec(db, "ALTER TABLE sources ADD COLUMN deferred TEXT;")
-
-
-@migrations()
-def m031_item_date_note(db: sqlite_utils.Database) -> None:
-    # Why an item is dated by its fetch time although its feed gave a date (an impossible one, or one
-    # before 1990 or days ahead): `show` and `export` say so. NULL: the feed's date was used, or it gave none.
-    _exec(db, "ALTER TABLE items ADD COLUMN date_note TEXT;")
-
-
-@migrations()
-def m032_backfill(db: sqlite_utils.Database) -> None:
-    # items.origin: how an item came in. Existing rows were all polled. The digest leaves backfilled
-    # items to the review queue (old news must not look like today's).
-    # backfill_runs: the coverage ledger of watcher/backfill/ (one row per source and date range):
-    # what was backfilled, how, and where a stopped run resumes (cursor, saved with each page's items).
-    _exec(db, """
-ALTER TABLE items ADD COLUMN origin TEXT NOT NULL DEFAULT 'poll';  -- poll | backfill
-
-CREATE TABLE backfill_runs (
-    id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL REFERENCES sources(name),
-    since TEXT NOT NULL,          -- YYYY-MM-DD, first day of the range (UTC)
-    until TEXT NOT NULL,          -- YYYY-MM-DD, last day of the range, inclusive
-    requested TEXT NOT NULL,      -- auto | feed | wordpress | sitemap | wayback: what was asked for
-    method TEXT,                  -- the method used (auto: the one it chose); NULL until chosen
-    status TEXT NOT NULL,         -- running | partial | complete | failed
-    cursor TEXT,                  -- JSON: where a partial run resumes
-    notes TEXT NOT NULL DEFAULT '[]',  -- JSON list: why auto skipped each earlier method
-    error TEXT,                   -- why it failed or stopped
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    pages INTEGER NOT NULL DEFAULT 0,
-    requests INTEGER NOT NULL DEFAULT 0,
-    items_found INTEGER NOT NULL DEFAULT 0,
-    items_new INTEGER NOT NULL DEFAULT 0,
-    items_relevant INTEGER NOT NULL DEFAULT 0,
-    reached TEXT                  -- the oldest publication date seen so far
-);
-CREATE INDEX backfill_runs_source ON backfill_runs(source, since, until);
-""")
-
-
-@migrations()
-def m033_queue_index(db: sqlite_utils.Database) -> None:
-    # The review page's queue: filtered by status, newest first, keyset-paged on (published, id). With
-    # this index a page is a range scan of 50 entries at any store size; without it SQLite sorted every
-    # queued item for each page (bench/serve.py).
-    _exec(db, "CREATE INDEX items_queue ON items(review_status, published, id);")
-
-
-@migrations()
-def m034_fulltext(db: sqlite_utils.Database) -> None:
-    # Full text for summary-only feeds (issue 11; watcher/fulltext/, whose storeops.py holds its SQL).
-    # `content` stays the text that is matched and deduplicated: the article page's, when fetched, with
-    # the feed's own kept in feed_content. Stores made before this step read as content_source 'feed'.
-    _exec(db, """
-ALTER TABLE items ADD COLUMN content_source TEXT NOT NULL DEFAULT 'feed';  -- feed | page
-ALTER TABLE items ADD COLUMN feed_content TEXT;      -- the feed's own content when content is the page's
-ALTER TABLE items ADD COLUMN page_link TEXT;         -- the link a page was fetched or considered for
-ALTER TABLE items ADD COLUMN page_status TEXT;       -- NULL | ok | skipped | robots | not_html | ... (storeops.py)
-ALTER TABLE items ADD COLUMN page_note TEXT;         -- why, in words
-ALTER TABLE items ADD COLUMN page_fetched_at TEXT;   -- UTC
-""")
+def loads_list(text: str | None) -> list:
+    """A JSON list column; NULL or empty is an empty list."""
+    return json.loads(text) if text else []
