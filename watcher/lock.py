@@ -16,6 +16,7 @@ since a fork without exec keeps every descriptor. So every forked child closes i
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import time
@@ -24,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from .errors import LockedError
+from .errors import LockedError, StoreError, StoreReadOnlyError
 
 LOCK_NAME = "watcher.lock"
 _POLL_S = 0.1  # how often a waiting process retries; flock has no timeout of its own
@@ -75,14 +76,29 @@ def locked_message(path: Path, fields: dict[str, str], waited: float) -> str:
             f"a store at a time: {advice}. The lock is released automatically when that process ends.")
 
 
+def lock_file_error(path: Path, e: OSError) -> StoreError:
+    """The lock file cannot be opened (a read-only folder or mount, another user's file, a full disk):
+    one line naming it, as for the store itself, rather than a traceback."""
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StoreReadOnlyError(
+            f"cannot open the lock file {path} for writing ({e.strerror}): this command writes to the store; "
+            f"run it as a user who may write {path.parent}. Commands that only read (status, show, export, "
+            f"review list, digest --dry-run, coverage) work on a read-only store.")
+    return StoreError(f"cannot open the lock file {path} ({e.strerror}); check that {path.parent} is a folder "
+                      f"this user may write, on a disk with free space")
+
+
 @contextmanager
 def instance_lock(state_dir: Path, *, purpose: str, wait: float = 0.0) -> Iterator[None]:
     """Hold state/watcher.lock for the block; raise LockedError if it is still held after `wait` s."""
     path = lock_path(state_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_CLOEXEC: a program we start (a mailer) must not inherit and so prolong the lock; forked
-    # children close their copy in _close_in_child.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_CLOEXEC: a program we start (a mailer) must not inherit and so prolong the lock; forked
+        # children close their copy in _close_in_child.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise lock_file_error(path, e) from None
     _held.add(fd)  # before the flock: a fork from another thread in between must not keep it either
     try:
         deadline = time.monotonic() + max(0.0, wait)

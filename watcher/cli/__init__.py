@@ -83,6 +83,13 @@ def parse_since(value: str | None) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+# SQLite's INTEGER is 64 bits: a larger number bound into a query is an OverflowError (or "datatype
+# mismatch" for LIMIT) from deep inside sqlite3, not an answer. No item id or count comes near it.
+SQLITE_MAX_INT = 2**63 - 1
+ITEM_ID = click.IntRange(0, SQLITE_MAX_INT)  # 0 and other unknown ids get the "no item with id" message
+COUNT = click.IntRange(max=SQLITE_MAX_INT)
+
+
 def since_option(f):
     return click.option("--since", metavar="DATE",
                         help="Only items published on or after DATE (YYYY-MM-DD, UTC).")(f)

@@ -13,7 +13,7 @@ from .. import display
 from .. import export as export_mod
 from .. import report, store
 from ..fulltext.explain import text_origin
-from . import App, parse_since, pass_app, since_option
+from . import ITEM_ID, App, parse_since, pass_app, since_option
 
 
 @click.command()
@@ -193,7 +193,7 @@ def export(app: App, fmt: str, since: str | None, output: Path) -> None:
 
 
 @click.command()
-@click.argument("item_id", type=int)
+@click.argument("item_id", type=ITEM_ID)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_app
 def show(app: App, item_id: int, fmt: str) -> None:

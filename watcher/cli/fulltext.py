@@ -27,8 +27,12 @@ def fulltext(app: App, names: tuple[str, ...], since: str | None, missing: bool,
     from ..fulltext.backfill import backfill
     from ..lock import instance_lock
     from ..pipeline import load_processors, make_pool
+    from ..store import verify
 
     cfg = app.config_and_keywords()
+    # Opened and checked before the lock, as `poll` does: a read-only or damaged store is one line,
+    # and nothing is written on top of damaged pages.
+    verify(app.db)
     with instance_lock(cfg.state_dir, purpose="fulltext", wait=wait):
         matcher, dd = load_processors(cfg)
         pool = make_pool(cfg.fetch.workers or (os.cpu_count() or 1), matcher)
