@@ -9,7 +9,7 @@ import click
 
 from ..choices import unknown_message
 from ..errors import UsageError
-from . import App, pass_app
+from . import WAIT, App, pass_app
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -50,7 +50,7 @@ def _sources(app: App, names: tuple[str, ...]) -> list:
               show_default=True, help="auto tries feed, wordpress, sitemap, wayback in that order.")
 @click.option("--max-requests", type=click.IntRange(min=1), help="Stop (resumable) after this many requests.")
 @click.option("--dry-run", is_flag=True, help="Say what it would fetch and how many requests; store nothing.")
-@click.option("--wait", type=float, default=0.0, show_default=True,
+@click.option("--wait", type=WAIT, default=0.0, show_default=True,
               help="Seconds to wait for a running `watcher run` or `poll` to release the store.")
 @pass_app
 def backfill(app: App, names: tuple[str, ...], since: str, until: str | None, method: str,

@@ -7,7 +7,7 @@ import os
 import click
 
 from .. import display
-from . import App, parse_since, pass_app, since_option
+from . import WAIT, App, parse_since, pass_app, since_option
 
 
 @click.command()
@@ -15,7 +15,7 @@ from . import App, parse_since, pass_app, since_option
 @since_option
 @click.option("--missing", is_flag=True, help="Only items whose text is still the feed's (never fetched, "
                                                 "skipped, failed or deferred).")
-@click.option("--wait", type=float, default=0.0, show_default=True,
+@click.option("--wait", type=WAIT, default=0.0, show_default=True,
               help="Seconds to wait for a running `watcher run` to release the store.")
 @pass_app
 def fulltext(app: App, names: tuple[str, ...], since: str | None, missing: bool, wait: float) -> None:
