@@ -50,9 +50,14 @@ COMMANDS: dict[str, tuple[list[str], bool]] = {
     "rematch": (["rematch"], True),
     "dedup-recheck": (["dedup", "--recheck"], True),
     "poll": (["poll", "--force"], True),
+    "coverage": (["coverage"], False),
+    # --method feed: the fixture feed is local; the other methods could reach for the Wayback Machine.
+    "backfill": (["backfill", "--method", "feed", "--since", "2025-11-25", "--source", "src0"], True),
+    "fulltext": (["fulltext", "--source", "src0"], True),
 }
 # Commands that check every page first (PRAGMA quick_check), so they must refuse any damage.
-VERIFYING = {"status", "export", "export-file", "digest-dry-run", "rematch", "dedup-recheck", "poll"}
+VERIFYING = {"status", "export", "export-file", "digest-dry-run", "rematch", "dedup-recheck", "poll", "backfill",
+             "fulltext"}
 # Every command that only reads, and some that write, for the read-only stores.
 READER_ARGS = {name: args for name, (args, writes) in COMMANDS.items() if not writes} | {
     "dedup-status": ["dedup"], "rematch-dry-run": ["rematch", "--dry-run"]}

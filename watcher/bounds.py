@@ -258,7 +258,10 @@ def _url_problem(text: str) -> str | None:
         u.host, u.port  # noqa: B018 - decoding them is where a malformed IDNA name ("xn--") fails
     except (httpx.InvalidURL, ValueError) as e:  # idna's IDNAError is a ValueError
         return f"cannot be read as an address: {e}"
-    return None
+    from .hostname import host_problem  # the fetch layer's own rule, so check passes only what poll can fetch
+
+    problem = host_problem(u)
+    return f"has a host name that can never resolve: {problem}" if problem else None
 
 
 def check_value(key: str, value: typing.Any, label: str | None = None) -> tuple[typing.Any, str | None]:

@@ -20,9 +20,9 @@ A date that fails either is treated as missing: the item is dated by its fetch t
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
-__all__ = ["EARLIEST", "FUTURE_SLACK", "implausible", "read_date", "stored_date"]
+__all__ = ["EARLIEST", "FUTURE_SLACK", "day_problem", "implausible", "read_date", "stored_date"]
 
 # No news item can be older than the web (1991) that feeds are part of, and none of the sources are
 # archives: a date before 1990 is a placeholder (0001-01-01, the 1970 epoch of an unset timestamp)
@@ -152,3 +152,19 @@ def _stored(text: str | None) -> datetime | None:
         return None
     return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
+
+
+def day_problem(day: date, today: date, *, what: str, future_ok: bool = False) -> str | None:
+    """Why a day given on the command line (--since, --until, --date) cannot be meant, or None.
+
+    The same range rule as for a feed's date: no item is dated before EARLIEST, so an earlier day
+    (0001-01-01, a two-digit year read as 0026) can only be a typo, and at the edges of datetime's
+    range converting the day to UTC would overflow. A day after `today` (UTC; one day of slack for
+    zones ahead of UTC) holds nothing yet; `future_ok` lets a caller give its own message for that."""
+    if day < EARLIEST.date():
+        return (f"{what} {day.isoformat()} is before {EARLIEST.year}: no item is dated earlier (earlier feed "
+                f"dates are placeholders); check the date, written YYYY-MM-DD")
+    if not future_ok and day > today + timedelta(days=1):
+        return (f"{what} {day.isoformat()} is after today ({today.isoformat()}, UTC): nothing is published "
+                f"then yet; check the date, written YYYY-MM-DD")
+    return None

@@ -29,7 +29,7 @@ import sqlite_utils
 
 from . import display, store
 from .config import Config, DigestSettings
-from .dates import stored_date
+from .dates import day_problem, stored_date
 from .errors import UsageError
 from .sanitize import md_inline, md_text
 from .store import DigestRecord, Repost, StoredItem
@@ -314,6 +314,10 @@ def build(cfg: Config, db: sqlite_utils.Database, day: date, *, now: datetime, d
     Rendering a recorded date reads the record and writes nothing. Recording takes one IMMEDIATE
     transaction, so two builders of one date cannot both record it: the second renders the first's."""
     settings = cfg.digest
+    # Before day_bounds: at datetime's edges (0001-01-01 in a zone ahead of UTC) it overflows.
+    problem = day_problem(day, local_date(now, settings.timezone), what="the digest date", future_ok=True)
+    if problem:
+        raise UsageError(problem)
     record = store.digest_record(db, day)
     if record is not None:
         return from_record(record, settings, rebuilt=True)

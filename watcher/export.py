@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+import stat
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator, TextIO
@@ -97,6 +98,18 @@ def write_file(path: Path, fmt: str, items: Iterator[dict]) -> int:
     temporary file beside `path`, renamed over it only when all are written, so a failure leaves the
     previous export as it was, never a file that looks complete and is not.
     """
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        special = False
+    if special:
+        # A device, pipe or socket (/dev/null, /dev/stdout, a FIFO a script reads): renaming a file over
+        # it would replace the device node or pipe with a file. It keeps no earlier export to protect,
+        # so the rows stream into it.
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            return write(out, fmt, items)
+    # A symlink's target is written and the link kept (a rename would replace the link itself).
+    path = Path(os.path.realpath(path))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         with open(tmp, "x", encoding="utf-8", newline="") as out:

@@ -48,6 +48,7 @@ import httpx
 from .config import FetchSettings, parse_interval
 from .errors import StoreError
 from .hostslots import HostSlots
+from .hostname import host_problem
 from .model import Failure, FailureKind, FetchResult
 
 # Only encodings decoded below with bounded output; we never advertise one we cannot bound.
@@ -277,31 +278,6 @@ def _host_of(url: str) -> str:
         return url
 
 
-# One DNS label as resolvers accept it (RFC 1123 letters, digits, hyphens; underscores too, which
-# some real hosts have). Anything else ("a..b", "%41", "x\y") can never resolve, and asking a DNS
-# server about it only turns a typo into a misleading "does not resolve".
-_LABEL = re.compile(r"^[a-z0-9_-]{1,63}$")
-
-
-def _host_problem(u: httpx.URL) -> str | None:
-    try:
-        u.host  # decodes an internationalised name: a broken "xn--" label raises here
-    except Exception as e:
-        return f"its host name is not a valid internationalised name ({e})"
-    raw = u.raw_host.decode("ascii", "replace")
-    if not raw:
-        return "it has no host name"
-    try:
-        ipaddress.ip_address(raw)
-        return None
-    except ValueError:
-        pass
-    name = raw[:-1] if raw.endswith(".") else raw  # a trailing dot is the DNS root: legal
-    if len(name) > 253 or not all(_LABEL.match(label) for label in name.lower().split(".")):
-        return f"{raw!r} is not a valid host name (letters, digits and hyphens, separated by single dots)"
-    return None
-
-
 def check_url(url: str) -> str | None:
     """Why this URL cannot be fetched, or None when it is a plausible http(s) address.
 
@@ -315,7 +291,7 @@ def check_url(url: str) -> str | None:
         return f"{url!r} is not a valid URL ({e})"
     if u.scheme not in ("http", "https"):
         return f"{url!r} is not http:// or https://"
-    problem = _host_problem(u)
+    problem = host_problem(u)
     if problem:
         return f"{url!r}: {problem}"
     try:

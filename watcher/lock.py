@@ -21,6 +21,7 @@ since a fork without exec keeps every descriptor. So every forked child closes i
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import time
@@ -29,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .errors import LockedError
+from .errors import LockedError, StoreError, StoreReadOnlyError
 
 LOCK_NAME = "watcher.lock"
 BACKFILL_LOCK_NAME = "backfill.lock"
@@ -94,6 +95,18 @@ def locked_message(path: Path, fields: dict[str, str], waited: float) -> str:
             f"a store at a time: {advice}. The lock is released automatically when that process ends.")
 
 
+def lock_file_error(path: Path, e: OSError) -> StoreError:
+    """The lock file cannot be opened (a read-only folder or mount, another user's file, a full disk):
+    one line naming it, as for the store itself, rather than a traceback."""
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StoreReadOnlyError(
+            f"cannot open the lock file {path} for writing ({e.strerror}): this command writes to the store; "
+            f"run it as a user who may write {path.parent}. Commands that only read (status, show, export, "
+            f"review list, digest --dry-run, coverage) work on a read-only store.")
+    return StoreError(f"cannot open the lock file {path} ({e.strerror}); check that {path.parent} is a folder "
+                      f"this user may write, on a disk with free space")
+
+
 def backfill_locked_message(path: Path, fields: dict[str, str], waited: float) -> str:
     """Who runs the other backfill, and what to do: it ends by itself, and resumes where it stopped."""
     return (f"another `watcher backfill` ({_who(fields)}) holds {path}{_after(waited)}. Only one backfill works on "
@@ -119,10 +132,13 @@ def backfill_lock(state_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
 @contextmanager
 def _exclusive(path: Path, purpose: str, wait: float,
                message: Callable[[Path, dict[str, str], float], str]) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_CLOEXEC: a program we start (a mailer) must not inherit and so prolong the lock; forked
-    # children close their copy in _close_in_child.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # O_CLOEXEC: a program we start (a mailer) must not inherit and so prolong the lock; forked
+        # children close their copy in _close_in_child.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise lock_file_error(path, e) from None
     _held.add(fd)  # before the flock: a fork from another thread in between must not keep it either
     try:
         deadline = time.monotonic() + max(0.0, wait)

@@ -184,13 +184,22 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
                 raise UsageError(f"{path}:{n}: not a JSON object; one object per line")
             rows.append((n, obj))
         return list(dict.fromkeys(k for _, r in rows for k in r)), rows
+    # `watcher export` writes every field whole (a 1 MB title too), and the csv module refuses fields over
+    # 128 KiB by default, so the file export wrote could not be imported. No field can be longer than
+    # the file, so that bound admits every real file and still stops nothing but a malformed one.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
-    rows, end = [], reader.line_num
-    for record in reader:
-        start, end = end + 1, reader.line_num
-        if any(cell.strip() for cell in record):
-            rows.append((start, dict(zip(header, record))))
+    rows, end = [], 0
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        end = reader.line_num
+        for record in reader:
+            start, end = end + 1, reader.line_num
+            if any(cell.strip() for cell in record):
+                rows.append((start, dict(zip(header, record))))
+    except csv.Error as e:
+        raise UsageError(f"{path}:{end + 1}: not readable as CSV ({e}); export it again, or fix that row "
+                         f"(nothing was imported)") from e
     return header, rows
 
 

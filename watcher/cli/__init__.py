@@ -13,6 +13,7 @@ and nowhere else. Command groups live in sibling modules, one per area:
 
 from __future__ import annotations
 
+import math
 import sys
 from datetime import datetime, timezone
 from functools import cached_property
@@ -81,6 +82,35 @@ def parse_since(value: str | None) -> datetime | None:
         raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM",
                                  param_hint="--since") from None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+# SQLite's INTEGER is 64 bits: a larger number bound into a query is an OverflowError (or "datatype
+# mismatch" for LIMIT) from deep inside sqlite3, not an answer. No item id or count comes near it.
+SQLITE_MAX_INT = 2**63 - 1
+ITEM_ID = click.IntRange(0, SQLITE_MAX_INT)  # 0 and other unknown ids get the "no item with id" message
+COUNT = click.IntRange(max=SQLITE_MAX_INT)
+
+
+class WaitSeconds(click.ParamType):
+    """--wait: seconds to wait for the store's lock. A finite number from 0 to a day: `nan` or `inf`
+    (which float() accepts) would wait for ever behind a `watcher run` that never stops."""
+
+    name = "seconds"
+    MAX = 86400.0
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, float):
+            return value
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(v) or not 0 <= v <= self.MAX:
+            self.fail(f"{value!r}: give a number of seconds from 0 to {int(self.MAX)}", param, ctx)
+        return v
+
+
+WAIT = WaitSeconds()
 
 
 def since_option(f):

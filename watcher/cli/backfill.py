@@ -9,16 +9,24 @@ import click
 
 from ..choices import unknown_message
 from ..errors import UsageError
-from . import App, pass_app
+from . import WAIT, App, pass_app
 
 
 def _day(value: str | None, option: str) -> date | None:
+    from ..dates import day_problem
+    from ..store import utcnow
+
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD", param_hint=option) from None
+    # A range reaching year 1 or 9999 overflows when converted to times, and prints a grid of centuries.
+    problem = day_problem(day, utcnow().date(), what=option)
+    if problem:
+        raise click.BadParameter(problem, param_hint=option)
+    return day
 
 
 def _sources(app: App, names: tuple[str, ...]) -> list:
@@ -42,7 +50,7 @@ def _sources(app: App, names: tuple[str, ...]) -> list:
               show_default=True, help="auto tries feed, wordpress, sitemap, wayback in that order.")
 @click.option("--max-requests", type=click.IntRange(min=1), help="Stop (resumable) after this many requests.")
 @click.option("--dry-run", is_flag=True, help="Say what it would fetch and how many requests; store nothing.")
-@click.option("--wait", type=float, default=0.0, show_default=True,
+@click.option("--wait", type=WAIT, default=0.0, show_default=True,
               help="Seconds to wait for another running `watcher backfill` to finish (one at a time; "
                    "a `watcher run` or `poll` does not stop a backfill).")
 @pass_app
@@ -53,7 +61,7 @@ def backfill(app: App, names: tuple[str, ...], since: str, until: str | None, me
     from ..backfill.plan import make_range
     from ..backfill.run import backfill as run_backfill
     from ..lock import backfill_lock
-    from ..store import utcnow
+    from ..store import utcnow, verify
 
     cfg = app.config_and_keywords()
     try:
@@ -70,8 +78,9 @@ def backfill(app: App, names: tuple[str, ...], since: str, until: str | None, me
     def say(line: str) -> None:
         click.echo(line)
 
+    db = app.db  # opened and checked before the lock, as `poll` does: a read-only or damaged store is
+    verify(db)   # one line, and nothing is written on top of damaged pages
     with backfill_lock(cfg.state_dir, wait=wait):  # not the poll/run lock: it runs beside them
-        db = app.db
         reports, interrupted = run_backfill(cfg, db, sources, rng, method=method, max_requests=max_requests,
                                             dry_run=dry_run, say=say)
     click.echo(f"backfill {rng}{' (dry run: nothing stored)' if dry_run else ''}:")
@@ -92,8 +101,12 @@ def coverage(app: App, names: tuple[str, ...], since: str | None, until: str | N
     from ..backfill.coverage import render
     from ..store import utcnow
 
+    first, last = _day(since, "--since"), _day(until, "--until")
+    if first and last and last < first:
+        raise click.BadParameter(f"--until {last} is before --since {first}; swap them", param_hint="--until")
     sources = [s.name for s in (_sources(app, names) if names else app.config.sources)]
-    click.echo(render(app.db, sources, _day(since, "--since"), _day(until, "--until"), utcnow()))
+    # Only reads: works on a backup or a read-only store, like `status`.
+    click.echo(render(app.reader, sources, first, last, utcnow()))
 
 
 COMMANDS = [backfill, coverage]

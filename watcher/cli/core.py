@@ -13,7 +13,7 @@ from .. import display
 from .. import export as export_mod
 from .. import report, store
 from ..fulltext.explain import text_origin
-from . import App, parse_since, pass_app, since_option
+from . import ITEM_ID, WAIT, App, parse_since, pass_app, since_option
 
 
 @click.command()
@@ -46,7 +46,7 @@ def check(app: App) -> None:
 @click.option("--due", "due_only", is_flag=True, help="Only sources whose interval has come round (for cron).")
 @click.option("--force", is_flag=True, help="Also poll sources held back by backoff, Retry-After or 410.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any source failed or was deferred.")
-@click.option("--wait", type=float, default=0.0, show_default=True,
+@click.option("--wait", type=WAIT, default=0.0, show_default=True,
               help="Seconds to wait for a running `watcher run` to release the store.")
 @click.option("-v", "--verbose", is_flag=True, help="Log one line per source as it completes.")
 @pass_app
@@ -193,7 +193,7 @@ def export(app: App, fmt: str, since: str | None, output: Path) -> None:
 
 
 @click.command()
-@click.argument("item_id", type=int)
+@click.argument("item_id", type=ITEM_ID)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_app
 def show(app: App, item_id: int, fmt: str) -> None:

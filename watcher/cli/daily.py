@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from .. import report
-from . import App, pass_app
+from . import COUNT, ITEM_ID, App, pass_app
 
 
 def _logging(verbose: bool) -> None:
@@ -98,7 +98,7 @@ def _filters(f):
     f = click.option("--language", help="Only items in this language (en, vi, ar, zh).")(f)
     f = click.option("--status", default="new", show_default=True,
                      help="Queue status to show: new, accepted, rejected, later; `all` shows every queued item.")(f)
-    f = click.option("--limit", type=int, default=200, show_default=True, help="Show at most this many.")(f)
+    f = click.option("--limit", type=COUNT, default=200, show_default=True, help="Show at most this many.")(f)
     return f
 
 
@@ -167,7 +167,7 @@ def review_list(app: App, topic: str | None, source: str | None, language: str |
 
 def _decision_command(name: str, status: str, help_text: str) -> click.Command:
     @click.command(name, help=help_text)
-    @click.argument("ids", nargs=-1, type=int, required=True)
+    @click.argument("ids", nargs=-1, type=ITEM_ID, required=True)
     @click.option("--note", help="Why; kept with the decision.")
     @click.option("--who", help="Who decided (default: $USER).")
     @pass_app

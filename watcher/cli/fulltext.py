@@ -7,7 +7,7 @@ import os
 import click
 
 from .. import display
-from . import App, parse_since, pass_app, since_option
+from . import WAIT, App, parse_since, pass_app, since_option
 
 
 @click.command()
@@ -15,7 +15,7 @@ from . import App, parse_since, pass_app, since_option
 @since_option
 @click.option("--missing", is_flag=True, help="Only items whose text is still the feed's (never fetched, "
                                                 "skipped, failed or deferred).")
-@click.option("--wait", type=float, default=0.0, show_default=True,
+@click.option("--wait", type=WAIT, default=0.0, show_default=True,
               help="Seconds to wait for a running `watcher run` to release the store.")
 @pass_app
 def fulltext(app: App, names: tuple[str, ...], since: str | None, missing: bool, wait: float) -> None:
@@ -27,8 +27,12 @@ def fulltext(app: App, names: tuple[str, ...], since: str | None, missing: bool,
     from ..fulltext.backfill import backfill
     from ..lock import instance_lock
     from ..pipeline import load_processors, make_pool
+    from ..store import verify
 
     cfg = app.config_and_keywords()
+    # Opened and checked before the lock, as `poll` does: a read-only or damaged store is one line,
+    # and nothing is written on top of damaged pages.
+    verify(app.db)
     with instance_lock(cfg.state_dir, purpose="fulltext", wait=wait):
         matcher, dd = load_processors(cfg)
         pool = make_pool(cfg.fetch.workers or (os.cpu_count() or 1), matcher)

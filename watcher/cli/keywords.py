@@ -21,7 +21,7 @@ from ..match import Matcher
 from ..model import MatchResult
 from ..times import utcnow
 from . import App, pass_app
-from . import parse_since, since_option
+from . import COUNT, parse_since, since_option
 
 TERMS_SHOWN = 12  # terms named in `keywords test`'s summary of the added items
 
@@ -82,7 +82,7 @@ def keywords_group() -> None:
 @click.option("--lang", type=click.Choice(["any", "en", "vi", "ar", "zh"]), default="any", show_default=True,
               help="Language of --term.")
 @click.option("--weight", type=float, help="Weight of --term (default: the list's threshold, enough alone).")
-@click.option("--limit", type=int, default=50, show_default=True, help="Items shown per change.")
+@click.option("--limit", type=COUNT, default=50, show_default=True, help="Items shown per change.")
 @since_option
 @pass_app
 def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: float | None, limit: int,

@@ -2,12 +2,46 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import threading
 import webbrowser
 
 import click
 
+from ..errors import UsageError, WatcherError
 from . import App, pass_app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or one line saying why not and what to do.
+
+    Bound here, before "the review page is at ..." is printed: uvicorn binds later and reports a port in
+    use or a host that is not this machine's as its own log line, after we had announced the page."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise UsageError(f"cannot serve on {where}: --host {host!r} is not an address or name of this machine "
+                         f"({getattr(e, 'strerror', None) or e}); use --host 127.0.0.1") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart need not wait out TIME_WAIT
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise WatcherError(f"cannot serve on {where}: the port is in use by another program (another "
+                               f"`watcher serve`?); stop it or pick another --port") from None
+        if e.errno == errno.EADDRNOTAVAIL:
+            raise UsageError(f"cannot serve on {where}: {host} is not an address of this machine; "
+                             f"use --host 127.0.0.1") from None
+        if e.errno in (errno.EACCES, errno.EPERM):
+            raise WatcherError(f"cannot serve on {where}: this user may not listen on port {port} (ports below "
+                               f"1024 need privileges); pick a --port from 1024 up, such as 8700") from None
+        raise WatcherError(f"cannot serve on {where}: {e.strerror or e}") from None
+    return sock
 
 
 @click.command()
@@ -25,6 +59,7 @@ def serve(app: App, host: str, port: int, open_browser: bool) -> None:
 
     cfg = app.config
     web = create_app(cfg, host=host, port=port, db=app.db)
+    sock = listen(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
     warning = bind_warning(host, port, reviewer(cfg))
@@ -33,7 +68,8 @@ def serve(app: App, host: str, port: int, open_browser: bool) -> None:
     click.echo(f"the review page is at {url} (deciding as {reviewer(cfg)}); Ctrl-C stops it", err=True)
     if open_browser:
         threading.Timer(0.8, webbrowser.open, [url if is_loopback(host) else f"http://127.0.0.1:{port}/"]).start()
-    uvicorn.run(web, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False)
+    config = uvicorn.Config(web, host=host, port=port, log_level="warning", server_header=False, proxy_headers=False)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 COMMANDS = [serve]

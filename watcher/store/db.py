@@ -116,7 +116,7 @@ def verify(db: sqlite_utils.Database) -> None:
     of it. This reads the whole file: about 0.5 s for a 370 MB store when it is in the page cache, 10 s
     from a cold, slow disk. So it runs where that is small beside the command's own work or where a
     person asks how the store is: `poll`, `run` (once, at start), `status`, `export`, `digest`, `rematch`,
-    `dedup --recheck`. It finds damage to the structure; SQLite keeps no checksum of the data itself, so
+    `dedup --recheck`, `backfill`, `fulltext`. It finds damage to the structure; SQLite keeps no checksum of the data itself, so
     bytes changed inside a row's text are found only when they are not valid UTF-8.
     """
     rows = db.execute("PRAGMA quick_check").fetchall()

@@ -21,6 +21,7 @@ import sqlite_utils
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -38,6 +39,23 @@ HERE = Path(__file__).parent
 TRIAL_SHOWN = 50  # items listed per change on the tuning page
 DIGEST_CSP = "default-src 'none'; style-src 'unsafe-inline'"  # a built digest carries its own inline style
 _DIGEST_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.html$")
+
+
+class ItemId(Convertor[int]):
+    """An item id in a path: at most 18 digits, so below SQLite's 64-bit INTEGER. Starlette's `int`
+    takes any length, and /items/99999999999999999999 then raised OverflowError inside sqlite3 (a 500);
+    now it simply matches no route (404), like any other id the store does not have."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("item_id", ItemId())
 
 
 def reviewer(cfg: Config) -> str:
@@ -337,8 +355,8 @@ def create_app(cfg: Config, *, host: str = "127.0.0.1", port: int = 8700,
     """The ASGI app: the routes inside the security guard (Host, Origin, CSRF, CSP)."""
     app = Starlette(routes=[
         Route("/", queue),
-        Route("/items/{item_id:int}", item_page),
-        Route("/items/{item_id:int}/decide", decide, methods=["POST"]),
+        Route("/items/{item_id:item_id}", item_page),
+        Route("/items/{item_id:item_id}/decide", decide, methods=["POST"]),
         Route("/sources", sources_page),
         Route("/digests", digests_page),
         Route("/digests/{name}", digest_file),

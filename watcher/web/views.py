@@ -13,9 +13,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .. import digest, display
+from ..dates import day_problem
 from ..digest import Segment
 from ..errors import UsageError
-from ..times import parse_iso_optional
+from ..times import parse_iso_optional, utcnow
 
 RTL_LANGUAGES = digest.RTL_LANGUAGES
 EXCERPT_CHARS = 240
@@ -94,9 +95,14 @@ def parse_day(text: str | None, name: str = "date") -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(f"{name} {text!r} is not a date; write it as YYYY-MM-DD") from None
+    # The command line's rule: a "to" of 9999-12-31 overflowed into a 500 when the query added its day.
+    problem = day_problem(day, utcnow().date(), what=name)
+    if problem:
+        raise UsageError(problem)
+    return day
 
 
 @dataclass(frozen=True)
