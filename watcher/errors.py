@@ -5,7 +5,8 @@
     ├── StoreError               the store cannot be opened, read or written: busy, disk full, disk failing
     │   ├── StoreDamagedError    the file is damaged, cut short, empty, or not a store: says how to recover
     │   └── StoreReadOnlyError   a command that writes met a store it may not write (file, folder, mount)
-    ├── LockedError              another `watcher run` or `poll` holds state/watcher.lock
+    ├── LockedError              another `watcher run` or `poll` holds state/watcher.lock (or another
+    │                            backfill state/backfill.lock)
     └── UsageError               a command was asked for something that does not exist (an item id)
 
 Per-source failures (timeouts, 404s, broken XML) are *not* exceptions: they travel as

@@ -7,8 +7,10 @@ empty 200 is not a feed.
 
 Bounds, and why each one exists:
 - concurrency: one global semaphore and one per host, acquired host first, so requests queued for a
-  busy host do not occupy global slots that other hosts could use. Waiting in these queues does not
-  count against any timeout.
+  busy host do not occupy global slots that other hosts could use. Given the state folder, a request
+  also holds one of the host's slot files (watcher/hostslots.py), so the per-host limit holds across
+  every watcher process on that store (a backfill beside a `watcher run`). Waiting in these queues
+  does not count against any timeout.
 - time: httpx's connect and read timeouts, plus an asyncio deadline around each whole request
   (redirect hops and body included), because a server that trickles a byte every second never trips
   a read timeout.
@@ -33,15 +35,19 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from types import TracebackType
 
 import brotli
 import httpx
 
 from .config import FetchSettings, parse_interval
+from .errors import StoreError
+from .hostslots import HostSlots
 from .hostname import host_problem
 from .model import Failure, FailureKind, FetchResult
 
@@ -306,9 +312,12 @@ class _TooLarge(Exception):
 class Fetcher:
     """One shared AsyncClient with global and per-host concurrency limits. Use as `async with`."""
 
-    def __init__(self, settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None,
+                 state_dir: Path | None = None):
         self.settings = settings
         self._transport = transport
+        # The per-host limit across processes; None (unit tests, no store) keeps it to this process.
+        self._shared = HostSlots(state_dir, settings.per_host) if state_dir is not None else None
         self._client: httpx.AsyncClient | None = None
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
@@ -318,6 +327,8 @@ class Fetcher:
 
     async def __aenter__(self) -> "Fetcher":
         s = self.settings
+        if self._shared is not None:
+            self._shared.prepare()  # a state folder that cannot hold the slots: one error, before any request
         self._client = httpx.AsyncClient(
             http1=True, http2=False, follow_redirects=False, transport=self._transport,
             timeout=httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout,
@@ -332,15 +343,30 @@ class Fetcher:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        if self._client is not None:
-            await self._client.__aexit__(exc_type, exc, tb)
-            self._client = None
+        try:
+            if self._client is not None:
+                await self._client.__aexit__(exc_type, exc, tb)
+                self._client = None
+        finally:
+            if self._shared is not None:
+                self._shared.close()
 
-    def _host_slot(self, host: str) -> asyncio.Semaphore:
+    def _host_sem(self, host: str) -> asyncio.Semaphore:
         sem = self._hosts.get(host)
         if sem is None:
             sem = self._hosts[host] = asyncio.Semaphore(self.settings.per_host)
         return sem
+
+    @asynccontextmanager
+    async def _host_slot(self, host: str) -> AsyncIterator[None]:
+        """This process's share of the host first (no flock attempts beyond per_host), then, with a
+        state folder, a slot that no other watcher process holds."""
+        async with self._host_sem(host):
+            if self._shared is None:
+                yield
+            else:
+                async with self._shared.hold(host):
+                    yield
 
     def _answered(self, server: str, failure: Failure | None) -> None:
         """Count a request's outcome towards its server's run of timeouts; any answer ends the run."""
@@ -422,6 +448,9 @@ class Fetcher:
                     self._answered(server, None)
             except TimeoutError:  # the poll's deadline passed, waiting for a slot or mid-request
                 return deferred(self._deadline_reason())
+            except StoreError as e:  # a slot file of this host cannot be opened: say which, fetch nothing
+                return FetchResult(url=url, final_url=current, status=None, elapsed=spent,
+                                   failure=Failure(FailureKind.INTERNAL, f"{current}: {e}"))
             if isinstance(outcome, FetchResult):
                 return _with_elapsed(outcome, spent)
             # A redirect: outcome is (status, next URL).

@@ -1,7 +1,12 @@
-"""One watcher at a time: an advisory lock on `state/watcher.lock`.
+"""One watcher at a time: an advisory lock on `state/watcher.lock`; one backfill at a time: another
+on `state/backfill.lock`.
 
-`watcher run` holds the lock for its whole life; `watcher poll` holds it for one cycle. A second
-holder waits up to `wait` seconds, then gets a `LockedError` that says who holds it and what to do.
+`watcher run` holds the instance lock for its whole life; `watcher poll` holds it for one cycle. A
+second holder waits up to `wait` seconds, then gets a `LockedError` that says who holds it and what to
+do. `watcher backfill` holds only the backfill lock, so it runs beside a `watcher run`: the store takes
+writes from both (WAL, BEGIN IMMEDIATE, a busy timeout: watcher/store/db.py), and the per-host limit
+is shared through slot files (watcher/hostslots.py). Two backfills at once would fetch and page the
+same archives twice, so they exclude each other.
 
 The lock is `fcntl.flock` on an open file, not the file's existence: the kernel drops it when the
 holder's descriptor closes, which includes a crash or `kill -9`, so the lock can never go stale and
@@ -23,11 +28,12 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import LockedError, StoreError, StoreReadOnlyError
 
 LOCK_NAME = "watcher.lock"
+BACKFILL_LOCK_NAME = "backfill.lock"
 _POLL_S = 0.1  # how often a waiting process retries; flock has no timeout of its own
 
 
@@ -51,6 +57,10 @@ def lock_path(state_dir: Path) -> Path:
     return Path(state_dir) / LOCK_NAME
 
 
+def backfill_lock_path(state_dir: Path) -> Path:
+    return Path(state_dir) / BACKFILL_LOCK_NAME
+
+
 def _holder(path: Path) -> dict[str, str]:
     """The lock file's fields (pid, purpose, since); empty when it cannot be read."""
     try:
@@ -59,12 +69,21 @@ def _holder(path: Path) -> dict[str, str]:
         return {}
 
 
+def _who(fields: dict[str, str]) -> str:
+    purpose = fields.get("purpose", "")
+    return (f"{purpose or '?'}, pid {fields['pid']}, since {fields.get('since', '?')}" if fields.get("pid")
+            else "pid unknown")
+
+
+def _after(waited: float) -> str:
+    return f" after waiting {waited:g}s" if waited > 0 else ""
+
+
 def locked_message(path: Path, fields: dict[str, str], waited: float) -> str:
     """Who holds the lock and what to do about that holder: a poll ends by itself, a run does not."""
     purpose = fields.get("purpose", "")
-    who = (f"{purpose or '?'}, pid {fields['pid']}, since {fields.get('since', '?')}" if fields.get("pid")
-           else "pid unknown")
-    after = f" after waiting {waited:g}s" if waited > 0 else ""
+    who = _who(fields)
+    after = _after(waited)
     if purpose == "run":
         advice = ("stop the running `watcher run` (it polls on schedule anyway, so a manual poll is rarely "
                   "needed)")
@@ -88,10 +107,31 @@ def lock_file_error(path: Path, e: OSError) -> StoreError:
                       f"this user may write, on a disk with free space")
 
 
+def backfill_locked_message(path: Path, fields: dict[str, str], waited: float) -> str:
+    """Who runs the other backfill, and what to do: it ends by itself, and resumes where it stopped."""
+    return (f"another `watcher backfill` ({_who(fields)}) holds {path}{_after(waited)}. Only one backfill works on "
+            f"a store at a time (it may run beside `watcher run`): wait for it to finish, or pass --wait SECONDS "
+            f"to wait for it; stopping it (Ctrl-C) loses nothing, and running its command again resumes it. "
+            f"The lock is released automatically when that process ends.")
+
+
 @contextmanager
 def instance_lock(state_dir: Path, *, purpose: str, wait: float = 0.0) -> Iterator[None]:
     """Hold state/watcher.lock for the block; raise LockedError if it is still held after `wait` s."""
-    path = lock_path(state_dir)
+    with _exclusive(lock_path(state_dir), purpose, wait, locked_message):
+        yield
+
+
+@contextmanager
+def backfill_lock(state_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
+    """Hold state/backfill.lock for the block: one backfill at a time, beside any poll or run."""
+    with _exclusive(backfill_lock_path(state_dir), "backfill", wait, backfill_locked_message):
+        yield
+
+
+@contextmanager
+def _exclusive(path: Path, purpose: str, wait: float,
+               message: Callable[[Path, dict[str, str], float], str]) -> Iterator[None]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # O_CLOEXEC: a program we start (a mailer) must not inherit and so prolong the lock; forked
@@ -108,7 +148,7 @@ def instance_lock(state_dir: Path, *, purpose: str, wait: float = 0.0) -> Iterat
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise LockedError(locked_message(path, _holder(path), max(0.0, wait))) from None
+                    raise LockedError(message(path, _holder(path), max(0.0, wait))) from None
                 time.sleep(_POLL_S)
         since = datetime.now(timezone.utc).isoformat(timespec="seconds")
         os.ftruncate(fd, 0)

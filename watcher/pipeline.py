@@ -337,7 +337,7 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
             except TimeoutError:
                 progress(progress_line(sources, [o is not None for o in outcomes], time.monotonic() - started))
 
-    async with Fetcher(cfg.fetch) as fetcher:
+    async with Fetcher(cfg.fetch, state_dir=cfg.state_dir) as fetcher:
         pages = FulltextPoll(cfg, db, fetcher, pool, matcher, now)
         try:
             async with asyncio.TaskGroup() as tasks:  # one failing task (a bug, a store error) stops all

@@ -11,7 +11,9 @@ Every request of a backfill goes through `Polite.get`, which adds, per host:
   `Stop`, and the run stops partway, resumable. Timeouts, 5xx and broken connections are retried
   with doubling delays, three times.
 - --max-requests: the request that would exceed it raises `Stop` instead.
-The fetch layer itself still applies the size cap, the deadlines and the redirect checks.
+The fetch layer itself still applies the size cap, the deadlines and the redirect checks, and, given
+the state folder (backfill/run.py), `fetch.per_host` shared with a `watcher run` beside the backfill
+(watcher/hostslots.py): pacing here spaces requests out, the slots bound how many are in flight.
 """
 
 from __future__ import annotations

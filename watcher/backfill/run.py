@@ -106,7 +106,7 @@ class Backfill:
         if not self.dry_run:
             self.matcher, self.dd = load_processors(self.cfg)
         reports = []
-        async with Fetcher(self.cfg.fetch) as fetcher:
+        async with Fetcher(self.cfg.fetch, state_dir=self.cfg.state_dir) as fetcher:
             polite = Polite(fetcher, rate_for=_rate_for(self.cfg, sources), max_requests=max_requests,
                             max_retry_wait=_seconds(self.cfg.backfill.max_retry_wait), say=self.say)
             for source in sources:

@@ -51,7 +51,8 @@ def _sources(app: App, names: tuple[str, ...]) -> list:
 @click.option("--max-requests", type=click.IntRange(min=1), help="Stop (resumable) after this many requests.")
 @click.option("--dry-run", is_flag=True, help="Say what it would fetch and how many requests; store nothing.")
 @click.option("--wait", type=WAIT, default=0.0, show_default=True,
-              help="Seconds to wait for a running `watcher run` or `poll` to release the store.")
+              help="Seconds to wait for another running `watcher backfill` to finish (one at a time; "
+                   "a `watcher run` or `poll` does not stop a backfill).")
 @pass_app
 def backfill(app: App, names: tuple[str, ...], since: str, until: str | None, method: str,
              max_requests: int | None, dry_run: bool, wait: float) -> None:
@@ -59,7 +60,7 @@ def backfill(app: App, names: tuple[str, ...], since: str, until: str | None, me
     command again after an interruption and it continues where it stopped."""
     from ..backfill.plan import make_range
     from ..backfill.run import backfill as run_backfill
-    from ..lock import instance_lock
+    from ..lock import backfill_lock
     from ..store import utcnow, verify
 
     cfg = app.config_and_keywords()
@@ -79,7 +80,7 @@ def backfill(app: App, names: tuple[str, ...], since: str, until: str | None, me
 
     db = app.db  # opened and checked before the lock, as `poll` does: a read-only or damaged store is
     verify(db)   # one line, and nothing is written on top of damaged pages
-    with instance_lock(cfg.state_dir, purpose="backfill", wait=wait):
+    with backfill_lock(cfg.state_dir, wait=wait):  # not the poll/run lock: it runs beside them
         reports, interrupted = run_backfill(cfg, db, sources, rng, method=method, max_requests=max_requests,
                                             dry_run=dry_run, say=say)
     click.echo(f"backfill {rng}{' (dry run: nothing stored)' if dry_run else ''}:")

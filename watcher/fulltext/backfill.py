@@ -111,7 +111,7 @@ def backfill(cfg: Config, db: sqlite_utils.Database, matcher: Matcher, dd: Dedup
     when = now or store.utcnow()
 
     async def run() -> None:
-        async with Fetcher(cfg.fetch) as fetcher:
+        async with Fetcher(cfg.fetch, state_dir=cfg.state_dir) as fetcher:
             ft = FulltextPoll(cfg, db, fetcher, pool, matcher, when)
 
             async def one(row: storeops.StoredItem, p: PreparedEntry) -> tuple[storeops.StoredItem, PreparedEntry]:

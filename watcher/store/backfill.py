@@ -68,7 +68,7 @@ def covering(db: sqlite_utils.Database, source: str, rng: DateRange) -> Run | No
 
 def unfinished(db: sqlite_utils.Database, source: str, rng: DateRange) -> Run | None:
     """The latest run of exactly this range that stopped partway (or was killed while `running`: the
-    store lock says no other backfill is alive), to be resumed from its cursor."""
+    backfill lock, state/backfill.lock, says no other backfill is alive), to be resumed from its cursor."""
     for row in db.execute(f"SELECT {_COLUMNS} FROM backfill_runs WHERE source = ? AND since = ? AND until = ?"
                           " AND status IN ('running', 'partial', 'failed') AND cursor IS NOT NULL"
                           " ORDER BY id DESC LIMIT 1",
