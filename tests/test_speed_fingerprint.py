@@ -1,7 +1,8 @@
-"""Only what a reader can see is fingerprinted (issue 10): an item with a match score above zero is
-fingerprinted, indexed and checked against the seeds and earlier items; an item that hits no keyword
-is deduplicated by its canonical link alone and has no LSH rows. `rematch` fingerprints an item whose
-score rises above zero and checks it as a poll would have.
+"""Only what a reader can see is fingerprinted whole (issue 10): an item with a match score above zero
+is fingerprinted, indexed and checked against the seeds (in its language and across languages) and
+earlier items; an item that hits no keyword is checked against its canonical link and the seeds in
+its own language only, and has no LSH rows. `rematch` fingerprints an item whose score rises above
+zero and checks it as a poll would have.
 
 Real parts: feeds served from 127.0.0.1, a real SQLite store, the poll and rematch through the CLI
 entry point (in-process), the project's own seeds.
@@ -45,6 +46,13 @@ RICE = ("Rice exports rose by a fifth in the first ten months of the year, the a
         "Tuesday, as farmers in the Mekong delta brought in a record harvest and buyers in the Philippines and "
         "Indonesia placed larger orders than a year earlier. Prices for broken rice eased slightly while "
         "fragrant varieties held steady, and traders expect shipments to stay strong into the new year.")
+# An English retelling of part of seed 000 (Vietnamese), as in test_dedup_crosslingual.py.
+RETELL_TITLE = "Ex-bitcoin miners rent H100 servers to Chinese AI firms"
+RETELL = (
+    "Former Bitcoin miner Derek Aw has built more than 300 servers with Nvidia H100 chips for a data centre "
+    "in Brisbane, Australia, which began running AI workloads for a company in Beijing three weeks later. "
+    "Renting remote computing is nothing new: many firms use Google Cloud, Microsoft Azure and AWS, but US "
+    "rules bar them from serving Chinese companies. Buyers often go through subsidiaries in Singapore.")
 MINERS_TITLE = "Former Bitcoin miners rent out data centres to artificial intelligence firms"
 MINERS = ("Former Bitcoin miners are turning their warehouses into data centres and renting them out to "
           "artificial intelligence developers, several operators said this week. Cheap power contracts signed "
@@ -72,9 +80,11 @@ def project(tmp_path: Path, feed_server):
          "pubDate": _date(3)},
         {"guid": "a-miners", "link": "http://127.0.0.1/a/miners", "title": MINERS_TITLE, "description": MINERS,
          "pubDate": _date(3)},
-        # The first seed, re-published: it hits no keyword of the first list.
+        # The first seed, re-published, and retold in English: neither hits a keyword of the first list.
         {"guid": "a-seed", "link": "http://127.0.0.1/a/seed", "title": seed_text.splitlines()[0][:80],
          "description": seed_text, "pubDate": _date(3)},
+        {"guid": "a-retell", "link": "http://127.0.0.1/a/retell", "title": RETELL_TITLE, "description": RETELL,
+         "pubDate": _date(3)},
     ]))
     feed_server.add("/b.xml", rss([
         {"guid": "b-wire", "link": "http://127.0.0.1/b/wire", "title": WIRE_TITLE + " - Reuters",
@@ -87,7 +97,7 @@ def project(tmp_path: Path, feed_server):
         {"guid": "b-miners", "link": "http://127.0.0.1/b/miners", "title": MINERS_TITLE, "description": MINERS,
          "pubDate": _date(1)},
     ]))
-    config = write_config(tmp_path, [{"name": "a", "url": feed_server.url("/a.xml"), "language": "en"},
+    config = write_config(tmp_path, [{"name": "a", "url": feed_server.url("/a.xml")},
                                      {"name": "b", "url": feed_server.url("/b.xml"), "language": "en"}])
     text = config.read_text(encoding="utf-8").replace(str(ROOT / "seeds"), str(seeds))
     config.write_text(text, encoding="utf-8")
@@ -121,19 +131,23 @@ def test_a_repost_of_a_relevant_item_is_linked_to_its_original(project):
     assert _indexed(config).get(items["a-wire"].id, 0) > 0
 
 
-def test_an_item_that_hits_no_keyword_has_no_lsh_rows_and_is_linked_by_link_alone(project):
+def test_an_item_that_hits_no_keyword_has_no_lsh_rows_and_is_checked_by_link_and_seed_only(project):
     config, _ = project
     items = _items(config)
     indexed = _indexed(config)
-    quiet = ["a-rice", "b-rice", "b-rice-link", "a-miners", "b-miners", "a-seed"]
+    quiet = ["a-rice", "b-rice", "b-rice-link", "a-miners", "b-miners", "a-seed", "a-retell"]
     assert all(items[g].score == 0 for g in quiet)
     assert [g for g in quiet if g in {i.guid for i in items.values() if i.id in indexed}] == []
     assert set(indexed) == {items["a-wire"].id, items["b-wire"].id}
     # Dedup by canonical link still applies to every item.
     assert items["b-rice-link"].duplicate_of == f"item:{items['a-rice'].id}"
     assert items["b-rice-link"].dup_method == "link"
-    # Its text was not looked at: neither the repost by text nor the seed's copy is flagged.
-    assert items["b-rice"].duplicate_of is None and items["a-seed"].duplicate_of is None
+    # A copy of a seed is recognised whatever its score (it is the story the seeds tell)...
+    assert items["a-seed"].duplicate_of == f"seed:{SEED.name}"
+    assert items["a-seed"].dup_method in ("containment", "resemblance")
+    # ...but not a repost of another item, nor a retelling of a seed in another language.
+    assert items["b-rice"].duplicate_of is None and items["b-miners"].duplicate_of is None
+    assert items["a-retell"].duplicate_of is None
 
 
 def test_rematch_checks_an_item_that_gains_a_score_against_the_seeds_and_earlier_items(project):
@@ -141,9 +155,12 @@ def test_rematch_checks_an_item_that_gains_a_score_against_the_seeds_and_earlier
     (seeds / "keywords.yaml").write_text(LIST_WITH_BITCOIN, encoding="utf-8")
     out = run_cli(config, "rematch").stdout
     items = _items(config)
-    assert items["a-seed"].relevant and items["a-miners"].relevant and items["b-miners"].relevant
-    # Against the seeds: the copy of the first seed is now its duplicate, and stays out of the queue.
-    assert items["a-seed"].duplicate_of == f"seed:{SEED.name}"
+    assert all(items[g].relevant for g in ("a-seed", "a-retell", "a-miners", "b-miners"))
+    # Against the seeds: the retelling is now a possible duplicate of the first seed (across languages),
+    # and the copy of it still a certain one, kept out of the queue.
+    assert (items["a-retell"].duplicate_of, items["a-retell"].dup_method, items["a-retell"].dup_possible) == (
+        f"seed:{SEED.name}", "crosslingual", True)
+    assert items["a-seed"].duplicate_of == f"seed:{SEED.name}" and not items["a-seed"].dup_possible
     assert items["a-seed"].review_status is None
     # Against earlier items: b's copy points at a's, which is queued once.
     assert items["a-miners"].duplicate_of is None and items["a-miners"].review_status == "new"
@@ -151,9 +168,9 @@ def test_rematch_checks_an_item_that_gains_a_score_against_the_seeds_and_earlier
     assert items["b-miners"].review_status is None
     # And they are in the index now, so a later repost of them is found as a poll would find it.
     indexed = _indexed(config)
-    assert {items[g].id for g in ("a-seed", "a-miners", "b-miners")} <= set(indexed)
+    assert {items[g].id for g in ("a-seed", "a-retell", "a-miners", "b-miners")} <= set(indexed)
     assert items["a-rice"].id not in indexed
-    assert "3 now checked for duplicates" in out and f"repeats seed:{SEED.name}" in out
+    assert "4 now checked for duplicates" in out and f"repeats seed:{SEED.name} (crosslingual, possible)" in out
 
 
 def test_an_item_made_relevant_by_rematch_becomes_the_original_of_a_later_polled_repost(project, feed_server):
@@ -173,5 +190,5 @@ def test_a_dry_run_rematch_fingerprints_nothing(project):
     before = _indexed(config)
     (seeds / "keywords.yaml").write_text(LIST_WITH_BITCOIN, encoding="utf-8")
     out = run_cli(config, "rematch", "--dry-run").stdout
-    assert "3 would become relevant" in out
-    assert _indexed(config) == before and _items(config)["a-seed"].duplicate_of is None
+    assert "4 would become relevant" in out
+    assert _indexed(config) == before and _items(config)["a-retell"].duplicate_of is None

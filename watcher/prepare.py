@@ -1,5 +1,5 @@
-"""The CPU-heavy, store-free part of processing a feed: parse it, match every entry, and fingerprint
-the entries a reader may see (a match score above zero: dedup.worth_fingerprinting).
+"""The CPU-heavy, store-free part of processing a feed: parse it, match every entry, fingerprint it
+(whole only when a reader may see it, a match score above zero: dedup.worth_fingerprinting).
 
 All three are pure functions of the fetched bytes and the (read-only) keyword list, so they run in the
 pipeline's worker processes, one feed per task, while the main process fetches and stores. So do the
@@ -7,8 +7,9 @@ small per-entry keys the store needs (canonical link, content hash): the storing
 that limits a large poll, and anything pure that it need not do, it should not. What needs
 the store (is this entry new? does it repeat a stored item?) stays in `ingest.py`.
 
-Most entries hit no keyword (0.3% of the real feeds' items are relevant), and for them the
-fingerprint, 40% of an entry's CPU here, would buy nothing: they are deduplicated by link alone.
+Most entries hit no keyword (under 1% of the real feeds' items do), and for them the whole
+fingerprint, 40% of an entry's CPU here, would buy nothing: they are checked against the seeds
+(a seeds-only fingerprint, less than half the cost) and linked by their link, and not indexed.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class PreparedEntry:
     entry: EntryData
     language: str | None
     match: MatchResult
-    fingerprint: Fingerprint | None  # None: no keyword hit, not worth fingerprinting
+    fingerprint: Fingerprint  # seeds_only unless the entry hits a keyword (worth_fingerprinting)
     canonical_link: str | None  # links.canonical_link(entry.link): the link-dedup key
     content_hash: str  # content_hash(entry): how an edit in place is recognised
 
@@ -64,8 +65,8 @@ def prepare_entry(matcher: Matcher, feed: FeedData, entry: EntryData, source_lan
         entry=entry,
         language=language,
         match=match,
-        fingerprint=(fingerprint(entry.title, entry.summary, entry.content, language)
-                     if worth_fingerprinting(match.score) else None),
+        fingerprint=fingerprint(entry.title, entry.summary, entry.content, language,
+                                seeds_only=not worth_fingerprinting(match.score)),
         canonical_link=canonical_link(entry.link),
         content_hash=content_hash(entry),
     )

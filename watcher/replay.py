@@ -4,8 +4,8 @@ changes are made and rolled back, so what a dry run reports is what a real run d
 
 Both keep the poll's rule for what is fingerprinted (dedup.worth_fingerprinting: a match score above
 zero): `rematch` fingerprints an item whose score rises above zero and checks it against the seeds and
-earlier items, as a poll would have; `recheck` indexes and checks only such items, and decides the
-others by their link alone.
+earlier items, as a poll would have; `recheck` indexes and checks against earlier items only such
+items, and decides the others by their link and the seeds alone.
 """
 
 from __future__ import annotations
@@ -139,8 +139,8 @@ def recheck(db: sqlite_utils.Database, dd: Dedup, *, since: datetime | None, dry
             fingerprint(i.title, i.summary, i.content, i.language), dd.settings))
             for i in store.iter_items(db) if worth_fingerprinting(i.score)])
         for item in store.iter_items(db, since=since, order="published"):
-            fp = (fingerprint(item.title, item.summary, item.content, item.language)
-                  if worth_fingerprinting(item.score) else None)
+            fp = fingerprint(item.title, item.summary, item.content, item.language,
+                             seeds_only=not worth_fingerprinting(item.score))
             link_key = canonical_link(item.link)
             candidate = Candidate(item.id, item.published, fp, link_key)
             neighbours = store.neighbours(db, link_key=link_key, keys=index_keys(fp, dd.settings),

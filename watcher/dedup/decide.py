@@ -13,8 +13,8 @@ weakest, and the first that holds wins:
 4. crosslingual  an item in another language than a seed shares rare anchors with it: a *possible*
                  duplicate, shown with a lower score, never a certain one
 
-An item without a fingerprint (a match score of zero: see fingerprint.worth_fingerprinting) is
-decided by its link alone; it is not in the LSH index either, so no later item finds it there.
+An item that hits no keyword has a seeds-only fingerprint (see fingerprint.worth_fingerprinting): it
+is decided by its link and the seeds (1 and 2) alone, and is not indexed, so no later item finds it.
 
 An item that repeats an item which itself repeats something points at the root, so every repost of
 a story names the same original. `adopt_later(...)` gives the re-point intents: feeds are stored one
@@ -44,7 +44,7 @@ class Candidate:
 
     item_id: int | None
     published: datetime
-    fingerprint: Fingerprint | None  # None: not fingerprinted (score 0), decided by its link alone
+    fingerprint: Fingerprint
     link_key: str | None  # links.canonical_link(link)
 
     @property
@@ -63,13 +63,14 @@ class Repoint:
 
 
 def indexable(fp: Fingerprint, settings: DedupSettings) -> bool:
-    """Long enough to verify anything against: only these are indexed and looked up by LSH."""
-    return len(fp.full) >= settings.min_shared
+    """Long enough to verify anything against, and fingerprinted whole: only these are indexed and
+    looked up by LSH."""
+    return not fp.seeds_only and len(fp.full) >= settings.min_shared
 
 
-def index_keys(fp: Fingerprint | None, settings: DedupSettings) -> list[int]:
+def index_keys(fp: Fingerprint, settings: DedupSettings) -> list[int]:
     """The LSH keys to store for an item (none: it is kept out of the index)."""
-    return fp.keys if fp is not None and indexable(fp, settings) else []
+    return fp.keys if indexable(fp, settings) else []
 
 
 def _verdict(settings: DedupSettings, shared: int, containment: float, resemblance: float
@@ -140,8 +141,6 @@ def decide(candidate: Candidate, neighbours: Neighbours, seeds: SeedIndex,
             if (n.published, n.id) < me:
                 return _root(n, DedupDecision(f"item:{n.id}", "link", 1.0))
             break  # the earliest is not earlier: none is
-    if fp is None:
-        return NOT_DUPLICATE  # no keyword hit: what its text repeats is nothing a reader will see
     found = _by_seed(fp, seeds, settings)
     if found:
         return found
@@ -178,13 +177,12 @@ def adopt_later(item_id: int, decision: DedupDecision, candidate: Candidate, nei
             known[n.id] = n
             if n.id != item_id and (n.published, n.id) > me:
                 later[n.id] = ("link", 1.0)
-    fp = candidate.fingerprint
-    if fp is not None and indexable(fp, settings):
+    if indexable(candidate.fingerprint, settings):
         for n in neighbours.near:
             known.setdefault(n.id, n)
             if n.id in later or n.id == item_id or (_indexed(n), n.id) <= me:
                 continue  # already found by link, or earlier: this item cannot be its original
-            v = _verify(fp, n, settings)
+            v = _verify(candidate.fingerprint, n, settings)
             if v:
                 later[n.id] = v
     # What each known item repeats now, as the re-points below change it.
