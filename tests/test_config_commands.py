@@ -33,7 +33,8 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("digest",): [], ("review",): [], ("review", "list"): [], ("review", "accept"): ["1"],
     ("review", "reject"): ["1"], ("review", "later"): ["1"], ("review", "import"): ["{dir}/labels.csv"],
     ("keywords",): None, ("keywords", "derive"): [], ("keywords", "test"): ["--term", "chip"],
-    ("keywords", "report"): [], ("rematch",): [], ("dedup",): [],
+    ("keywords", "report"): [], ("rematch",): [], ("dedup",): [], ("serve",): [],
+    ("backfill",): ["--since", "2026-01-01"], ("coverage",): [],
 }  # None: a group that only lists its subcommands
 
 

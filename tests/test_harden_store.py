@@ -596,7 +596,6 @@ def test_a_store_from_an_older_watcher_that_cannot_be_written_is_refused_unchang
     for p in [path.parent, *path.parent.rglob("*")]:
         p.chmod(0o555 if p.is_dir() else 0o444)
     before = path.read_bytes()
-    out, err = tmp_path / "stdout", tmp_path / "stderr"
 
     def run() -> int:
         _as_user()

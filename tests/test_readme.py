@@ -28,7 +28,7 @@ def test_the_sources_example_is_valid(tmp_path):
     assert problems == []
 
 
-@pytest.mark.parametrize("first", ["dedup:", "digest: {time", "smtp: {host"])
+@pytest.mark.parametrize("first", ["dedup:", "digest: {time", "smtp: {host", "reviewer:"])
 def test_the_settings_examples_are_valid(tmp_path, first):
     path = tmp_path / "sources.yaml"
     path.write_text(_block(first) + "sources: []\n", encoding="utf-8")

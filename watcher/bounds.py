@@ -56,6 +56,8 @@ LANGUAGES = ("en", "vi", "ar", "zh")
 _DURATION = "time between polls: more often than once a minute hammers the publisher and no feed " \
             "changes that fast; rarer than every 30 days is a disabled source (write enabled: false)"
 _SHARE = "a share of shingles: 0 or less would call everything a duplicate, above 1 can never be reached"
+_RATE = ("requests per second to one host during a backfill: 0 or less never sends one; past 20 a "
+         "backfill is a load test on someone else's server and gets us blocked")
 _PATH = "a file or folder, relative to sources.yaml; empty would silently mean the default"
 
 SETTINGS: dict[str, Bound] = {
@@ -64,6 +66,8 @@ SETTINGS: dict[str, Bound] = {
     "seeds": Bound("path", 1, 4096, _PATH + "; 4096 is the longest path Linux opens"),
     "state": Bound("path", 1, 4096, _PATH + "; 4096 is the longest path Linux opens"),
     "keywords": Bound("path", 1, 4096, _PATH + "; 4096 is the longest path Linux opens"),
+    "reviewer": Bound("text", 1, 100, "who `watcher serve` records review decisions as (leave it out for the "
+                      "OS user): one line, not empty, short enough for the review history"),
     # -- fetch: ------------------------------------------------------------------------------------
     "fetch.concurrency": Bound("int", 1, 1000, "0 never starts a request, so the poll hangs; past 1000 "
                                "open connections the process runs out of file descriptors (ulimit 1024)"),
@@ -119,6 +123,15 @@ SETTINGS: dict[str, Bound] = {
     "smtp.sender": Bound("email", 3, 254, "one plain address (254 characters is SMTP's longest)"),
     "smtp.to": Bound("emails", 0, 100, "plain addresses; SMTP servers need only accept 100 recipients a "
                      "message (RFC 5321), so a longer list loses recipients"),
+    # -- backfill: (watcher backfill; see watcher/backfill/) --------------------------------------
+    "backfill.rate": Bound("number", 0.001, 20, _RATE),
+    "backfill.wayback_url": Bound("url", 1, 2048, "the Wayback Machine (CDX API and snapshots) to ask; "
+                                  "tests point it at a local server"),
+    "backfill.wayback_rate": Bound("number", 0.001, 20, "requests per second to the Wayback Machine, a "
+                                   "shared public service: the default is one every 5 s; " + _RATE),
+    "backfill.max_retry_wait": Bound("duration", 1, DAY, "the longest a backfill sleeps on a server's "
+                                     "Retry-After before it stops (resumable); under 1 s it never waits, "
+                                     "past a day it looks hung"),
     # -- each entry under sources: -----------------------------------------------------------------
     "source.name": Bound("text", 1, 100, "names the source in tables, messages and --source: one line, "
                          "not empty, short enough for a table"),
@@ -128,6 +141,7 @@ SETTINGS: dict[str, Bound] = {
     "source.interval": Bound("duration", MINUTE, 30 * DAY, _DURATION),
     "source.enabled": Bound("bool", why="on or off"),
     "source.tags": Bound("words", 1, 50, "labels for your own use: each one short, on one line"),
+    "source.backfill_rate": Bound("number", 0.001, 20, _RATE),
     # -- the keyword list (seeds/keywords.yaml) ----------------------------------------------------
     "keywords.threshold": Bound("number", 0, 100, "a score is a sum of weights: 0 or less makes every item "
                                 "relevant; past 100 (an extra zero) no item ever is", lo_open=True),

@@ -87,6 +87,14 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class BackfillSettings:
+    rate: float = 1.0  # requests per second to one host, unless the source says otherwise
+    wayback_url: str = "https://web.archive.org"  # CDX API at /cdx/search/cdx, snapshots at /web/
+    wayback_rate: float = 0.2  # one request every 5 s: the Wayback Machine is a shared public service
+    max_retry_wait: str = "10m"  # a longer Retry-After stops the backfill (resumable) instead of sleeping
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     url: str
@@ -94,6 +102,7 @@ class Source:
     interval: int = 3600  # seconds
     enabled: bool = True
     tags: tuple[str, ...] = ()
+    backfill_rate: float | None = None  # requests/s to its host during a backfill; None: backfill.rate
     line: int = 0  # where it is defined, for messages
 
 
@@ -108,7 +117,9 @@ class Config:
     dedup: DedupSettings = DedupSettings()
     digest: DigestSettings = DigestSettings()
     smtp: SmtpSettings = SmtpSettings()
+    backfill: BackfillSettings = BackfillSettings()
     default_interval: int = 3600
+    reviewer: str | None = None  # who the review page decides as; None: the OS user
 
     @property
     def db_path(self) -> Path:
@@ -126,8 +137,9 @@ SECTIONS: dict[str, type] = {
     "dedup": DedupSettings,
     "digest": DigestSettings,
     "smtp": SmtpSettings,
+    "backfill": BackfillSettings,
 }
-TOP_KEYS = ("sources", "seeds", "state", "keywords", "interval", *SECTIONS)
+TOP_KEYS = ("sources", "seeds", "state", "keywords", "interval", "reviewer", *SECTIONS)
 SOURCE_KEYS = tuple(f.name for f in dataclasses.fields(Source) if f.name != "line")
 
 
@@ -205,13 +217,13 @@ def _source(ck: Checker, node: yaml.Node, default_interval: int, index: int) -> 
     else:
         ck.add(node, f"{where} has no `url:`; add the feed's http(s) address")
     got = {key: _setting(ck, f"source.{key}", raw[key], f"{where} {key}")
-           for key in ("language", "interval", "enabled", "tags") if key in raw}
+           for key in ("language", "interval", "enabled", "tags", "backfill_rate") if key in raw}
     if name is None or url is None:
         return name, None
     return name, Source(name=name, url=url, language=got.get("language"),
                         interval=got.get("interval") or default_interval,
                         enabled=True if got.get("enabled") is None else got["enabled"],
-                        tags=got.get("tags") or (), line=node.start_mark.line + 1)
+                        tags=got.get("tags") or (), backfill_rate=got.get("backfill_rate"), line=node.start_mark.line + 1)
 
 
 def feed_key(url: str) -> str:
@@ -249,6 +261,7 @@ def check(path: Path) -> tuple[Config | None, list[Problem]]:
     default_interval = 3600
     if "interval" in top:
         default_interval = _setting(ck, "interval", top["interval"], "interval") or default_interval
+    reviewer = _setting(ck, "reviewer", top["reviewer"], "reviewer") if "reviewer" in top else None
     sections = {name: _section(ck, name, top[name]) for name in SECTIONS if name in top}
     digest, smtp = sections.get("digest", DigestSettings()), sections.get("smtp", SmtpSettings())
     smtp_node = top.get("smtp")
@@ -290,7 +303,8 @@ def check(path: Path) -> tuple[Config | None, list[Problem]]:
 
     ck.problems.sort(key=lambda p: p.line)
     cfg = Config(path=path.resolve(), sources=tuple(sources), seeds_dir=seeds, state_dir=state,
-                 keywords_path=keywords, default_interval=default_interval, **sections)
+                 keywords_path=keywords, default_interval=default_interval, reviewer=reviewer,
+                 **sections)
     return cfg, ck.problems
 
 

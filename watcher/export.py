@@ -29,7 +29,7 @@ FIELDS = (
     "id", "source", "guid", "link", "canonical_link", "title", "summary", "published",
     "published_is_fetch_time", "date_note", "fetched_at", "updated_at", "version", "language",
     "relevant", "score", "topics", "keywords",
-    "duplicate_of", "dup_method", "dup_score", "dup_possible",
+    "duplicate_of", "dup_method", "dup_score", "dup_possible", "origin",
     "review_status", "review_version",
 )
 # review_version is not an item's own field: how many review decisions the item had at export time,

@@ -115,10 +115,12 @@ def repoint(db: sqlite_utils.Database, item_id: int, decision: DedupDecision, ca
 
 
 def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntry, *, dd: Dedup,
-               now: datetime, stored: store.StoredKey | None) -> str:
-    """Insert or update one entry. Returns "new", "updated" or "seen". Runs inside the caller's transaction.
+               now: datetime, stored: store.StoredKey | None, origin: str = "poll") -> str:
+    """Insert or update one entry. Returns "new", "updated" or "seen" (the caller records a "seen"). Runs
+    inside the caller's transaction.
 
-    `stored` is what store.items_for_update() found of the entry's guid (None: not stored yet).
+    `stored` is the item the entry already is (None: not stored yet). `origin` is how a new item came
+    in (poll | backfill); an item already stored keeps the origin it had.
     """
     e = prepared.entry
     if stored is not None and stored.content_hash == prepared.content_hash:
@@ -148,7 +150,8 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         new_id = store.apply(db, [store.NewItem(
             source=source.name, entry=e, canonical_link=prepared.canonical_link,
             content_hash=prepared.content_hash, language=prepared.language, published=candidate.published,
-            published_is_fetch_time=published is None, date_note=date_note, match=match, dedup=decision,
+            published_is_fetch_time=published is None, date_note=date_note, origin=origin, match=match,
+            dedup=decision,
             review_status=review_status_after(None, match.relevant, decision.duplicate_of), at=now)])[0]
         assert new_id is not None
         item_id = new_id
@@ -157,6 +160,47 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         kind = "new"
     repoint(db, item_id, decision, candidate, neighbours, dd)
     return kind
+
+
+def store_entries(db: sqlite_utils.Database, source: Source, entries: list[PreparedEntry], *, dd: Dedup,
+                  now: datetime, origin: str = "poll") -> list[str]:
+    """Store a list of prepared entries of one source: "new", "updated", "seen" or "repeat" for each.
+
+    The one path every item takes into the store, polled or backfilled (watcher/backfill/). Runs
+    inside the caller's transaction."""
+    poll_guids = {p.entry.guid for p in entries}
+    stored = store.items_for_update(db, source.name, list(poll_guids))
+    by_link = store.items_by_link(db, source.name, sorted({
+        p.canonical_link for p in entries if p.canonical_link and p.entry.guid not in stored}))
+    saved: set[str] = set()
+    saved_keys: set[tuple[str, str]] = set()
+    claimed: set[int] = set()  # stored items an entry of this list turned out to be
+    seen: list[store.Change] = []
+    kinds = []
+    for entry in entries:
+        guid = entry.entry.guid
+        same = (entry.canonical_link or "", entry.content_hash)
+        if guid in saved or (entry.canonical_link and same in saved_keys):
+            # Listed twice in one feed (under one guid, or two guids with the same link and text):
+            # the first (feeds list newest first) is the item. Storing both made every poll of the
+            # unchanged feed an edit, and the edit an endless churn.
+            kinds.append("repeat")
+            continue
+        saved.add(guid)
+        saved_keys.add(same)
+        key = stored.get(guid)
+        if key is None and entry.canonical_link:
+            key = same_item(by_link.get(entry.canonical_link, []), entry.content_hash, poll_guids)
+            if key is not None and key.id in claimed:
+                key = None  # two new entries cannot both be one stored item: the second is new
+        if key is not None:
+            claimed.add(key.id)
+        kind = save_entry(db, source, entry, dd=dd, now=now, stored=key, origin=origin)
+        if kind == "seen" and key is not None:
+            seen.append(store.ItemSeen(key.id, now))
+        kinds.append(kind)
+    store.apply(db, seen)
+    return kinds
 
 
 def _schedule(cfg: Config, source: Source, state: store.SourceState | None, result: FetchResult,
@@ -200,38 +244,9 @@ def store_source(db: sqlite_utils.Database, cfg: Config, source: Source, result:
             else:
                 update = replace(update, etag=result.etag, last_modified=result.last_modified,
                                   feed_title=feed.title if feed is not None and feed.title else store.KEEP)
-            entries = prepared.entries if prepared is not None else []
-            poll_guids = {p.entry.guid for p in entries}
-            stored = store.items_for_update(db, source.name, list(poll_guids))
-            by_link = store.items_by_link(db, source.name, sorted({
-                p.canonical_link for p in entries if p.canonical_link and p.entry.guid not in stored}))
-            saved: set[str] = set()
-            saved_keys: set[tuple[str, str]] = set()
-            claimed: set[int] = set()  # stored items an entry of this poll turned out to be
-            seen: list[store.Change] = []
-            for entry in entries:
-                guid = entry.entry.guid
-                same = (entry.canonical_link or "", entry.content_hash)
-                if guid in saved or (entry.canonical_link and same in saved_keys):
-                    # Listed twice in one feed (under one guid, or two guids with the same link and
-                    # text): the first (feeds list newest first) is the item. Storing both made every
-                    # poll of the unchanged feed an edit, and the edit an endless churn.
-                    continue
-                saved.add(guid)
-                saved_keys.add(same)
-                key = stored.get(guid)
-                if key is None and entry.canonical_link:
-                    key = same_item(by_link.get(entry.canonical_link, []), entry.content_hash, poll_guids)
-                    if key is not None and key.id in claimed:
-                        key = None  # two new entries cannot both be one stored item: the second is new
-                if key is not None:
-                    claimed.add(key.id)
-                kind = save_entry(db, source, entry, dd=dd, now=now, stored=key)
-                if kind == "seen" and key is not None:
-                    seen.append(store.ItemSeen(key.id, now))
-                outcome.new += kind == "new"
-                outcome.updated += kind == "updated"
-            store.apply(db, seen)
+            kinds = store_entries(db, source, prepared.entries if prepared is not None else [], dd=dd, now=now)
+            outcome.new = kinds.count("new")
+            outcome.updated = kinds.count("updated")
         store.apply(db, [update, store.FetchRecord(
             source=source.name, started_at=now, url=result.url, status=result.status, nbytes=result.nbytes,
             duration_ms=int(duration * 1000),

@@ -70,6 +70,13 @@ class FetchResult:
     def ok(self) -> bool:
         return self.failure is None and self.deferred is None
 
+    @property
+    def problem(self) -> str:
+        """Why it gave nothing usable: the failure's message, or why it was deferred."""
+        if self.failure is not None:
+            return self.failure.message
+        return self.deferred or "no usable response"
+
 
 @dataclass(frozen=True)
 class EntryData:
@@ -100,6 +107,10 @@ class FeedData:
     parser: str  # "fastfeedparser" | "feedparser" | "json" (JSON Feed)
     problem: str | None = None  # a bozo problem that a lenient parse recovered from
     failure: Failure | None = None  # no usable feed at all
+    # The feed's own <link rel=... href=...> (absolute), e.g. RFC 5005 "prev-archive" and "next":
+    # what a backfill follows into the archive. And its <generator> ("WordPress" has ?paged=N).
+    links: tuple[tuple[str, str], ...] = ()
+    generator: str | None = None
 
 
 @dataclass(frozen=True)

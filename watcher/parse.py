@@ -40,7 +40,7 @@ from watcher.dates import read_date
 from watcher.model import EntryData, Failure, FailureKind, FeedData
 from watcher.text import collapse, html_to_text
 
-__all__ = ["parse_feed", "parse_with", "SUMMARY_CHARS"]
+__all__ = ["parse_feed", "parse_with", "build_entry", "iso_utc", "SUMMARY_CHARS"]
 
 SUMMARY_CHARS = 500  # a summary derived from content is cut near here, at a word boundary
 
@@ -102,6 +102,8 @@ class _RawFeed:
     entries: list[_Raw] = field(default_factory=list)
     is_feed: bool = False  # a feed root element or a feed title was seen
     problem: str | None = None
+    links: list[tuple[str, str]] = field(default_factory=list)  # (rel, href) as the feed gave them
+    generator: str | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -161,6 +163,8 @@ def parse_with(parser: str | None, content: bytes, headers: dict[str, str], url:
         entries=entries,
         parser=used,
         problem="; ".join(notes) or None,
+        links=tuple((rel, _resolve(base, href)) for rel, href in raw.links),
+        generator=collapse(raw.generator) or None if raw.generator else None,
     )
 
 
@@ -256,6 +260,9 @@ def _feed_head(d: Any, *, is_feed: bool) -> _RawFeed:
         language=_s(feed.get("language")) or None,
         base=_s(title_detail.get("base")) or None,
         is_feed=is_feed,
+        links=[(_s(x.get("rel")) or "alternate", _s(x.get("href")).strip())
+               for x in feed.get("links") or [] if isinstance(x, dict) and _s(x.get("href")).strip()],
+        generator=_s(feed.get("generator")) or None,
     )
 
 
@@ -435,6 +442,8 @@ def _parse_json_feed(content: bytes, headers: dict[str, str], url: str) -> FeedD
         entries=entries,
         parser="json",
         problem="; ".join(notes) or None,
+        # JSON Feed's paging: next_url is the next (older) page of the feed.
+        links=(("next", _resolve(url, doc["next_url"])),) if isinstance(doc.get("next_url"), str) else (),
     )
 
 
@@ -499,6 +508,22 @@ def _build_entry(r: _Raw, base: str, feed_language: str | None) -> EntryData:
         # Only when the entry ends up with no date: then the store dates it by the fetch and says why.
         date_problem=r.date_problem if published is None else None,
     )
+
+
+def build_entry(*, id: str | None, link: str | None, title_html: str, summary_html: str, content_html: str,
+                published: datetime | None, updated: datetime | None = None, author: str | None = None,
+                language: str | None = None, base: str = "") -> EntryData:
+    """An EntryData from parts found outside a feed (a WordPress REST post, an article page found in a
+    sitemap), by the same identity, date and text rules as a feed's entries (watcher/backfill/)."""
+    raw = _Raw(id=id, link=link, title=title_html, summary_html=summary_html,
+               contents=[content_html] if content_html else [], published=published, updated=updated,
+               author=author, language=language)
+    return _build_entry(raw, base or link or "", language)
+
+
+def iso_utc(value: str | None) -> datetime | None:
+    """An ISO 8601 date or time as UTC (no zone given: UTC), or None when it is not one."""
+    return read_date(value)[0]
 
 
 def _derive_summary(content: str) -> str:

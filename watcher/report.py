@@ -29,10 +29,14 @@ class SourceStatus:
     permanent_redirect: str | None
     disabled_reason: str | None
     deferred: str | None = None  # why the last poll did not get to it; not a failure
+    backfilled: str | None = None  # the latest backfill: "2026-11-21T05:20:00Z complete 2026-10-01..2026-10-31"
 
 
 def source_status(cfg: Config, db: sqlite_utils.Database) -> list[SourceStatus]:
+    from .backfill.ledger import last_backfilled
+
     counts = store.counts_by_source(db)
+    backfills = last_backfilled(db)
     states = store.source_states(db)
     out = []
     for s in cfg.sources:
@@ -47,8 +51,16 @@ def source_status(cfg: Config, db: sqlite_utils.Database) -> list[SourceStatus]:
             hold_until=iso(st.hold_until) if st and st.hold_until else None, items=counts.get(s.name, 0),
             permanent_redirect=st.permanent_redirect if st else None,
             disabled_reason=st.disabled_reason if st else None, deferred=st.deferred if st else None,
+            backfilled=_backfilled(backfills.get(s.name)),
         ))
     return out
+
+
+def _backfilled(run: tuple[str, str, str, str] | None) -> str | None:
+    if run is None:
+        return None
+    at, status, since, until = run
+    return f"{at.replace('+00:00', 'Z')} {status} {since}..{until}"
 
 
 def item_detail(db: sqlite_utils.Database, item_id: int) -> dict:

@@ -147,8 +147,9 @@ def _apply(db: sqlite_utils.Database, decisions: list[Decision], *, who: str, no
 
 
 def decide(db: sqlite_utils.Database, ids: list[int], status: str, *, who: str, now: datetime,
-           note: str | None = None, dry_run: bool = False) -> int:
-    """accept / reject / later (or back to new) for these items. Unknown ids: nothing is recorded."""
+           note: str | None = None, origin: str = "cli", dry_run: bool = False) -> int:
+    """accept / reject / later (or back to new) for these items. Unknown ids: nothing is recorded.
+    `origin` says where the decision was made: cli, or web (the review page)."""
     if status not in STATUSES:
         raise UsageError(f"unknown review status {status!r}; use one of {', '.join(STATUSES)}")
     ids = list(dict.fromkeys(ids))
@@ -157,7 +158,7 @@ def decide(db: sqlite_utils.Database, ids: list[int], status: str, *, who: str, 
     if missing:
         raise UsageError(f"no item with id {', '.join(map(str, missing))}; nothing was recorded. "
                          f"`watcher review list --status all` shows the queue")
-    return _apply(db, [Decision(i, status, note) for i in ids], who=who, now=now, origin="cli", note_counts=True,
+    return _apply(db, [Decision(i, status, note) for i in ids], who=who, now=now, origin=origin, note_counts=True,
                   dry_run=dry_run)
 
 

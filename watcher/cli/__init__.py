@@ -7,6 +7,8 @@ and nowhere else. Command groups live in sibling modules, one per area:
     keywords.py  keywords derive|test|report, rematch
     dedup.py     dedup --recheck
     daily.py     run, digest, review
+    backfill.py  backfill, coverage
+    web.py       serve (the review page)
 """
 
 from __future__ import annotations
@@ -100,9 +102,9 @@ def cli(ctx: click.Context, config_path: Path) -> None:
 
 
 def _register() -> None:
-    from . import core, daily, dedup, keywords
+    from . import backfill, core, daily, dedup, keywords, web
 
-    for module in (core, keywords, dedup, daily):
+    for module in (core, keywords, dedup, daily, backfill, web):
         for command in module.COMMANDS:
             cli.add_command(command)
 

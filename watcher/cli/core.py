@@ -174,6 +174,8 @@ def status(app: App, fmt: str) -> None:
             click.echo(f"note: {r.name} is disabled: {r.disabled_reason}")
         if r.deferred and r.enabled:
             click.echo(f"note: {r.name} was deferred by the last poll ({r.deferred}); the next poll tries it")
+        if r.backfilled:
+            click.echo(f"note: {r.name} last backfilled {r.backfilled} (`watcher coverage` shows what is covered)")
 
 
 @click.command()

@@ -1,13 +1,13 @@
 """keywords derive | test | report, and rematch: tools to build and tune the keyword list.
 
 All of them match stored items with a list compiled once; only `rematch` writes (replay.rematch, one
-transaction through store.apply). `test` and `report` change nothing.
+transaction through store.apply). `test` and `report` change nothing (watcher/tuning.py computes them).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
@@ -15,7 +15,6 @@ import click
 
 from .. import derive as derive_mod
 from .. import display, replay, store, tuning
-from ..report import snippet as hit_snippet
 from ..dedup import SeedIndex
 from ..errors import UsageError
 from ..ingest import Dedup
@@ -26,16 +25,15 @@ from ..times import utcnow
 from . import App, pass_app
 from . import parse_since, since_option
 
-CONTEXT_CHARS = 50  # shown either side of a matched term
 TERMS_SHOWN = 12  # terms named in `keywords test`'s summary of the added items
 
+Row = tuning.Row
+_match = tuning.match_row
+_snippet = tuning.row_snippet
 
-def _rows(app: App, since: str | None) -> Iterator[store.StoredItem]:
-    return store.iter_items(app.reader, since=parse_since(since), order="published")
 
-
-def _match(m: Matcher, r: store.StoredItem) -> MatchResult:
-    return m.match(r.title, r.summary, r.content, r.language)
+def _rows(app: App, since: str | None) -> Iterator[Row]:
+    return tuning.stored_rows(app.reader, parse_since(since))
 
 
 def _current(app: App) -> Matcher:
@@ -48,18 +46,10 @@ def _dedup(app: App) -> Dedup:
     return Dedup(SeedIndex.load(cfg.seeds_dir, cfg.state_dir / "cache"), cfg.dedup)
 
 
-def _snippet(r: store.StoredItem, result: MatchResult, terms: set[str] | None = None) -> str:
-    """The first hit (of the given terms, if any) with some text either side, on one line."""
-    for h in result.hits:
-        if terms is None or h.term in terms:
-            text = {"title": r.title, "summary": r.summary, "content": r.content}[h.field]
-            return f"{h.field}: {hit_snippet(text, h.start, h.end, CONTEXT_CHARS)}"
-    return ""
-
-
-def _line(r: store.StoredItem, result: MatchResult | None = None) -> str:
+def _line(r: Row | store.StoredItem, result: MatchResult | None = None) -> str:
     score = f" score {result.score:g}" if result is not None else ""
-    return f"  #{r.id} {store.iso(r.published)[:10]}{score}  {display.shorten(r.title, 100)}"
+    published = r.published if isinstance(r.published, str) else store.iso(r.published)
+    return f"  #{r.id} {published[:10]}{score}  {display.shorten(r.title, 100)}"
 
 
 # -- rematch --------------------------------------------------------------------------------------------
@@ -124,20 +114,23 @@ def test_cmd(app: App, file: Path | None, term: str | None, lang: str, weight: f
         assert term is not None  # one of the two, checked above
         candidate = Matcher.from_list(tuning.with_term(current.list, term, lang, weight))
         label = f"--term {term!r}"
-    result = tuning.compare(current, candidate, _rows(app, since))
+    t = tuning.trial(current, candidate, _rows(app, since))
+    added, dropped, kept = t.added, t.dropped, t.kept
     focus = {term} if term else None
     click.echo(f"{label} compared with {app.config.keywords_path} (nothing is changed)")
-    click.echo(f"would add {len(result.added)} items:")
-    if result.added:
-        click.echo("  on the terms: " + ", ".join(f"{t} ({n})" for t, n in result.terms_behind_added(TERMS_SHOWN)))
-    for r, res in result.added[:limit]:
+    click.echo(f"would add {len(added)} items:")
+    if added:
+        # Which terms bring the items in: a generic word ("its", "Trump") shows at the top at once.
+        behind = Counter(k for _, res in added for k in res.keywords)
+        click.echo("  on the terms: " + ", ".join(f"{t} ({n})" for t, n in behind.most_common(TERMS_SHOWN)))
+    for r, res in added[:limit]:
         click.echo(_line(r, res))
         click.echo(f"      {_snippet(r, res, focus)}")
-    click.echo(f"would drop {len(result.dropped)} items:")
-    for r, res in result.dropped[:limit]:
+    click.echo(f"would drop {len(dropped)} items:")
+    for r, res in dropped[:limit]:
         click.echo(_line(r, res))
         click.echo(f"      {_snippet(r, res)}")
-    click.echo(f"{result.kept} relevant items stay relevant")
+    click.echo(f"{kept} relevant items stay relevant")
 
 
 @keywords_group.command("report")
@@ -148,18 +141,19 @@ def report(app: App, fmt: str, since: str | None) -> None:
     """Per term: hits, items it alone made relevant, last hit, accepted/rejected; and terms that never hit."""
     used, never = tuning.term_report(_current(app), _rows(app, since))
     if fmt == "json":
-        click.echo(json.dumps({"list": str(app.config.keywords_path), "terms": [asdict(s) for s in used],
-                               "never_hit": [asdict(s) for s in never]}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"list": str(app.config.keywords_path), "terms": used, "never_hit": never},
+                              ensure_ascii=False, indent=2))
         return
     click.echo(f"{app.config.keywords_path}: {len(used)} terms hit, {len(never)} never hit")
     click.echo(f"{'hits':>6} {'alone':>6} {'acc':>5} {'rej':>5}  {'last hit':10}  term (topic)")
     for s in used:
-        last = (s.last_hit or "")[:10]
-        click.echo(f"{s.hits:>6} {s.alone:>6} {s.accepted:>5} {s.rejected:>5}  {last:10}  {s.term} ({s.topic})")
+        last = (s["last_hit"] or "")[:10]
+        click.echo(f"{s['hits']:>6} {s['alone']:>6} {s['accepted']:>5} {s['rejected']:>5}  {last:10}  "
+                   f"{s['term']} ({s['topic']})")
     if never:
         click.echo("never hit:")
         for s in never:
-            click.echo(f"  line {s.line}: {s.term} ({s.topic}, {s.lang})")
+            click.echo(f"  line {s['line']}: {s['term']} ({s['topic']}, {s['lang']})")
 
 
 @keywords_group.command("derive")

@@ -10,6 +10,8 @@
     sources.py   sync_sources(), source_states()
     lsh.py       the dedup candidate index and neighbours() lookups
     digests.py   record_digest() once per date, digest_record() and recent_digests() to render from
+    backfill.py  the backfill coverage ledger (backfill_runs); imported as watcher.store.backfill
+    review_page.py  the review page's reads (keyset-paged queue, ...); imported as watcher.store.review_page
 
 Everything outside this package calls these named operations; a test (tests/test_store_boundary.py)
 fails if SQL appears anywhere else in watcher/. Times are stored as ISO 8601 UTC text (times.py).

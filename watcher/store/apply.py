@@ -81,7 +81,7 @@ def _apply_one(db: sqlite_utils.Database, c: Change) -> int | None:
         return _insert(db, "items", {
             **_text_columns(c), "source": c.source, "guid": c.entry.guid, "guid_kind": c.entry.guid_kind,
             "published": iso(c.published), "published_is_fetch_time": int(c.published_is_fetch_time),
-            "date_note": c.date_note, "fetched_at": iso(c.at)})
+            "date_note": c.date_note, "origin": c.origin, "fetched_at": iso(c.at)})
     elif isinstance(c, ItemEdit):
         # Keep what the feed said before: the earlier text becomes a version row.
         version, title, summary, content, link = db.execute(

@@ -16,11 +16,12 @@ __all__ = ["digest_candidates", "fetch_failures", "previous_built_at", "record_d
 
 
 def digest_candidates(db: sqlite_utils.Database, cutoff: datetime) -> list[StoredItem]:
-    """Items a new digest takes: relevant, no duplicate, not rejected, fetched before the cutoff, and in
-    no earlier digest."""
+    """Items a new digest takes: relevant, no duplicate, not rejected, polled (not backfilled), fetched
+    before the cutoff, and in no earlier digest."""
     rows = db.execute(
         f"{_SELECT} WHERE relevant = 1 AND duplicate_of IS NULL AND COALESCE(review_status, '') != 'rejected'"
-        " AND fetched_at < ? AND id NOT IN (SELECT item_id FROM digest_items)", [iso(cutoff)])
+        # Backfilled items are old news found today: they wait in the review queue, never a digest.
+        " AND fetched_at < ? AND origin = 'poll' AND id NOT IN (SELECT item_id FROM digest_items)", [iso(cutoff)])
     return [_item(r) for r in rows]
 
 

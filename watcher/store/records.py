@@ -106,6 +106,7 @@ class StoredItem:
     dup_possible: bool
     review_status: str | None
     date_note: str | None = None  # why it is dated by fetch time although the feed gave a date
+    origin: str = "poll"  # poll | backfill: how it came in
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ class NewItem:
     review_status: str | None
     at: datetime  # fetched_at and last_seen
     date_note: str | None = None  # why the feed's own date was not used, when it gave one
+    origin: str = "poll"  # poll | backfill
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS items (
     dup_possible INTEGER NOT NULL DEFAULT 0,
     review_status TEXT,           -- NULL for items not queued; new | accepted | rejected | later
     date_note TEXT,               -- why it is dated by fetch time although the feed gave a date
+    origin TEXT NOT NULL DEFAULT 'poll',  -- poll | backfill: how it came in
     UNIQUE (source, guid)
 );
 CREATE INDEX IF NOT EXISTS items_published ON items(published);
@@ -91,6 +92,9 @@ CREATE INDEX IF NOT EXISTS items_fetched_at ON items(fetched_at);
 CREATE INDEX IF NOT EXISTS items_canonical_link ON items(canonical_link);
 CREATE INDEX IF NOT EXISTS items_review ON items(review_status);
 CREATE INDEX IF NOT EXISTS items_duplicate_of ON items(duplicate_of);  -- the reposts of an original
+-- The review page's queue: filtered by status, newest first, keyset-paged on (published, id); a page is
+-- a range scan of 50 entries at any store size (bench/serve.py).
+CREATE INDEX IF NOT EXISTS items_queue ON items(review_status, published, id);
 
 CREATE TABLE IF NOT EXISTS item_versions (
     id INTEGER PRIMARY KEY,
@@ -150,6 +154,30 @@ CREATE TABLE IF NOT EXISTS dedup_indexed (
     keys BLOB NOT NULL            -- its keys (int64 array), so forgetting it needs no recompute
 );
 CREATE INDEX IF NOT EXISTS dedup_indexed_published ON dedup_indexed(published);
+
+-- The coverage ledger of watcher/backfill/ (one row per source and date range): what was backfilled,
+-- how, and where a stopped run resumes (cursor, saved with each page's items).
+CREATE TABLE IF NOT EXISTS backfill_runs (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES sources(name),
+    since TEXT NOT NULL,          -- YYYY-MM-DD, first day of the range (UTC)
+    until TEXT NOT NULL,          -- YYYY-MM-DD, last day of the range, inclusive
+    requested TEXT NOT NULL,      -- auto | feed | wordpress | sitemap | wayback: what was asked for
+    method TEXT,                  -- the method used (auto: the one it chose); NULL until chosen
+    status TEXT NOT NULL,         -- running | partial | complete | failed
+    cursor TEXT,                  -- JSON: where a partial run resumes
+    notes TEXT NOT NULL DEFAULT '[]',  -- JSON list: why auto skipped each earlier method
+    error TEXT,                   -- why it failed or stopped
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    pages INTEGER NOT NULL DEFAULT 0,
+    requests INTEGER NOT NULL DEFAULT 0,
+    items_found INTEGER NOT NULL DEFAULT 0,
+    items_new INTEGER NOT NULL DEFAULT 0,
+    items_relevant INTEGER NOT NULL DEFAULT 0,
+    reached TEXT                  -- the oldest publication date seen so far
+);
+CREATE INDEX IF NOT EXISTS backfill_runs_source ON backfill_runs(source, since, until);
 """
 
 migrations = Migrations("watcher")
@@ -214,3 +242,17 @@ def m031_item_date_note(db: sqlite_utils.Database) -> None:
     # Why an item is dated by its fetch time although its feed gave a date (an impossible one, or one
     # before 1990 or days ahead): `show` and `export` say so. NULL: the feed's date was used, or it gave none.
     add_column(db, "items", "date_note", "TEXT")
+
+
+@migrations()
+def m032_backfill(db: sqlite_utils.Database) -> None:
+    # items.origin: how an item came in. Existing rows were all polled. The digest leaves backfilled
+    # items to the review queue (old news must not look like today's). backfill_runs: see SCHEMA.
+    add_column(db, "items", "origin", "TEXT NOT NULL DEFAULT 'poll'")
+    apply_sql(db, SCHEMA)
+
+
+@migrations()
+def m033_queue_index(db: sqlite_utils.Database) -> None:
+    # The review page's queue index (see SCHEMA).
+    apply_sql(db, SCHEMA)
