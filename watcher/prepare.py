@@ -30,6 +30,7 @@ class PreparedEntry:
     fingerprint: Fingerprint
     canonical_link: str | None  # links.canonical_link(entry.link): the link-dedup key
     content_hash: str  # content_hash(entry): how an edit in place is recognised
+    fulltext: object | None = None  # watcher.fulltext.enrich.PageInfo: what the full-text step did (issue 11)
 
 
 @dataclass(frozen=True)
