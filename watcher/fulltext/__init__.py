@@ -6,5 +6,6 @@ match and deduplicate on it.
     extract.py    pure: decode a page and extract its main text, date and language (trafilatura)
     enrich.py     the poll's step between prepare and store; extraction runs in the worker processes
     backfill.py   `watcher fulltext`: pages for items already stored
-    storeops.py   all the SQL of the feature
+    storeops.py   its store operations by name (kept in watcher/store/fulltext.py; writes are store.apply
+                  intents: page= on NewItem/ItemEdit, PageUpdate)
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import display
 
-# page_status codes (storeops.py) in words, for the short form; page_note has the details.
+# page_status codes (store/fulltext.py) in words, for the short form; page_note has the details.
 _FAILED = {"robots": "robots.txt forbids it", "not_html": "not an HTML page", "encoding": "unreadable encoding",
            "no_text": "no article text found", "extract_error": "the extractor failed",
            "deferred": "the host asked us to wait", "timeout": "timed out", "too_large": "too large",
