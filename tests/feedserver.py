@@ -18,6 +18,7 @@ Behaviours (add_behaviour(path, name, **kw)); each returns the route's URL:
     error         kw status (default 500), an error page
     gone          410 Gone
     trickle       200, then one byte every kw interval seconds (default 0.5) until the client leaves
+                  (Content-Type: kw content_type, default application/rss+xml; so for oversized)
     hang          accepts the request and never answers until the client leaves
     reset         closes the connection without answering
     oversized     kw size bytes of a valid-looking feed; kw content_length (default True) announces it
@@ -325,7 +326,7 @@ def _status(status: int, retry_after: str | None = None) -> Callable[..., Behavi
 
 def _trickle(fs: FeedServer, path: str, route: Route, *, interval: float = 0.5) -> Behaviour:
     def answer(h: _Handler, r: Route) -> None:
-        h.send_open_ended(200, [("Content-Type", "application/rss+xml")])
+        h.send_open_ended(200, [("Content-Type", dict(r.headers).get("Content-Type", "application/rss+xml"))])
         h.wfile.write(b"<")
         while not fs.stopping.is_set():
             if h.client_gone(interval):
@@ -356,7 +357,7 @@ def _oversized(fs: FeedServer, path: str, route: Route, *, size: int = 20_000_00
     filler = b"<item><title>filler</title><description>" + b"x" * 4000 + b"</description></item>\n"
 
     def answer(h: _Handler, r: Route) -> None:
-        hs = [("Content-Type", "application/rss+xml")]
+        hs = [("Content-Type", dict(r.headers).get("Content-Type", "application/rss+xml"))]
         if content_length:
             h.wfile.write(_render_head(200, hs, size))
         else:

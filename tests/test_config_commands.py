@@ -34,7 +34,7 @@ ARGS: dict[tuple[str, ...], list[str]] = {
     ("review", "reject"): ["1"], ("review", "later"): ["1"], ("review", "import"): ["{dir}/labels.csv"],
     ("keywords",): None, ("keywords", "derive"): [], ("keywords", "test"): ["--term", "chip"],
     ("keywords", "report"): [], ("rematch",): [], ("dedup",): [], ("serve",): [],
-    ("backfill",): ["--since", "2026-01-01"], ("coverage",): [],
+    ("backfill",): ["--since", "2026-11-01"], ("coverage",): [], ("fulltext",): [],
 }  # None: a group that only lists its subcommands
 
 

@@ -140,7 +140,10 @@ SETTINGS: dict[str, Bound] = {
                              choices=LANGUAGES),
     "source.interval": Bound("duration", MINUTE, 30 * DAY, _DURATION),
     "source.enabled": Bound("bool", why="on or off"),
-    "source.tags": Bound("words", 1, 50, "labels for your own use: each one short, on one line"),
+    "source.tags": Bound("words", 1, 50, "labels, each one short, on one line; one that names a topic of the "
+                         "keyword list marks the source as on the story (fulltext: auto)"),
+    "source.fulltext": Bound("choice", why="when to fetch the article page of an entry: auto (short text "
+                             "that could matter), always, or never", choices=("auto", "always", "never")),
     "source.backfill_rate": Bound("number", 0.001, 20, _RATE),
     # -- the keyword list (seeds/keywords.yaml) ----------------------------------------------------
     "keywords.threshold": Bound("number", 0, 100, "a score is a sum of weights: 0 or less makes every item "

@@ -103,6 +103,7 @@ class Source:
     enabled: bool = True
     tags: tuple[str, ...] = ()
     backfill_rate: float | None = None  # requests/s to its host during a backfill; None: backfill.rate
+    fulltext: str = "auto"  # fetch the article page: auto | always | never (watcher/fulltext/policy.py)
     line: int = 0  # where it is defined, for messages
 
 
@@ -217,13 +218,14 @@ def _source(ck: Checker, node: yaml.Node, default_interval: int, index: int) -> 
     else:
         ck.add(node, f"{where} has no `url:`; add the feed's http(s) address")
     got = {key: _setting(ck, f"source.{key}", raw[key], f"{where} {key}")
-           for key in ("language", "interval", "enabled", "tags", "backfill_rate") if key in raw}
+           for key in ("language", "interval", "enabled", "tags", "fulltext", "backfill_rate") if key in raw}
     if name is None or url is None:
         return name, None
     return name, Source(name=name, url=url, language=got.get("language"),
                         interval=got.get("interval") or default_interval,
                         enabled=True if got.get("enabled") is None else got["enabled"],
-                        tags=got.get("tags") or (), backfill_rate=got.get("backfill_rate"), line=node.start_mark.line + 1)
+                        tags=got.get("tags") or (), fulltext=got.get("fulltext") or "auto",
+                        backfill_rate=got.get("backfill_rate"), line=node.start_mark.line + 1)
 
 
 def feed_key(url: str) -> str:

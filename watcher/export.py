@@ -30,7 +30,8 @@ FIELDS = (
     "published_is_fetch_time", "date_note", "fetched_at", "updated_at", "version", "language",
     "relevant", "score", "topics", "keywords",
     "duplicate_of", "dup_method", "dup_score", "dup_possible", "origin",
-    "review_status", "review_version",
+    "content_source", "page_status",  # full text (issue 11): feed | page; what fetching the page gave
+    "review_status", "review_version",  # last: a spreadsheet user edits these
 )
 # review_version is not an item's own field: how many review decisions the item had at export time,
 # so `review import` can tell a cell the analyst changed from the pre-filled status, and a decision

@@ -381,8 +381,13 @@ class Fetcher:
     def _deadline_reason(self) -> str:
         return f"the poll's deadline (fetch.poll_deadline: {self.settings.poll_deadline}) passed first"
 
-    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                    accept: str | None = None, content_types: tuple[str, ...] = ()) -> FetchResult:
         """GET one feed URL, following redirects; every outcome comes back as a FetchResult.
+
+        `accept` and `content_types` are for article pages (watcher/fulltext): the Accept header to
+        send, and the media types whose body is read at all; any other type is a NOT_A_FEED failure
+        before a byte of its body is read (a 50 MB PDF costs one response header).
 
         `deferred` instead of fetched: its server stopped answering this poll, or the poll's deadline
         passed (while it waited for a slot, or mid-request)."""
@@ -397,6 +402,8 @@ class Fetcher:
             conditional["If-None-Match"] = etag
         if last_modified:
             conditional["If-Modified-Since"] = last_modified
+        if accept:
+            conditional["Accept"] = accept
 
         s = self.settings
         budget = s.total_timeout  # seconds of actual network time left, across all hops
@@ -421,7 +428,8 @@ class Fetcher:
                     started = time.monotonic()
                     try:
                         async with asyncio.timeout(budget - spent):
-                            outcome = await self._hop(url, current, conditional, etag, last_modified, hops)
+                            outcome = await self._hop(url, current, conditional, etag, last_modified, hops,
+                                                      content_types)
                     except TimeoutError:  # this request's own budget: the poll's deadline passes the inner one
                         spent += time.monotonic() - started
                         failure = Failure(
@@ -451,7 +459,8 @@ class Fetcher:
             current = target
 
     async def _hop(self, url: str, current: str, conditional: dict[str, str], etag: str | None,
-                   last_modified: str | None, hops: list[int]) -> FetchResult | tuple[int, str]:
+                   last_modified: str | None, hops: list[int], content_types: tuple[str, ...] = ()
+                   ) -> FetchResult | tuple[int, str]:
         """One request. Returns the final result, or (status, target) for a redirect to follow."""
         assert self._client is not None
         request = self._client.build_request("GET", current, headers=conditional)
@@ -490,6 +499,11 @@ class Fetcher:
                               etag=headers.get("etag") or etag,
                               last_modified=headers.get("last-modified") or last_modified)
             if 200 <= status < 300:
+                media = headers.get("content-type", "").split(";")[0].strip().lower()
+                if content_types and media and media not in content_types:
+                    return result(failure=Failure(
+                        FailureKind.NOT_A_FEED, f"{current} is {media}, not {' or '.join(content_types)}; "
+                        f"its body was not read", status=status))
                 return await self._body(response, result, current, permanent)
             return result(failure=_status_failure(status, response.reason_phrase, response.headers, current))
         finally:

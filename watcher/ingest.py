@@ -143,7 +143,8 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
             store.ItemEdit(item_id=item_id, entry=e, canonical_link=prepared.canonical_link,
                            content_hash=prepared.content_hash, language=prepared.language, match=match,
                            dedup=decision, review_status=review_status_after(
-                               old.review_status, match.relevant, decision.duplicate_of), at=now),
+                               old.review_status, match.relevant, decision.duplicate_of), at=now,
+                           page=getattr(prepared, "fulltext", None)),
             store.IndexEntry(item_id, candidate.published, keys)])
         kind = "updated"
     else:
@@ -151,7 +152,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
             source=source.name, entry=e, canonical_link=prepared.canonical_link,
             content_hash=prepared.content_hash, language=prepared.language, published=candidate.published,
             published_is_fetch_time=published is None, date_note=date_note, origin=origin, match=match,
-            dedup=decision,
+            dedup=decision, page=getattr(prepared, "fulltext", None),
             review_status=review_status_after(None, match.relevant, decision.duplicate_of), at=now)])[0]
         assert new_id is not None
         item_id = new_id

@@ -234,6 +234,18 @@ class Matcher:
             spans = [s for s in spans if not any(s.start < g.end and g.start < s.end for g in ignored)]
         return spans
 
+    def mentions(self, title: str, summary: str, language: str | None = None) -> bool:
+        """Whether the title or teaser names a term of the list, before its rule's context (`with:`,
+        `near:`) and `unless:` are applied. Used by watcher/fulltext: a teaser of 160 characters rarely
+        holds a rule's context too ("smuggling" without "chip"), yet the article behind it may be the
+        story. Context words alone ("China", "ban") do not count: on ordinary news they are in one
+        item in five (bench/fulltext_cost.py)."""
+        lang = normalise_language(language)
+        for text in (title, summary):
+            if text and any(s.entry.kind == TERM for s in self._scan(fold(text), lang)):
+                return True
+        return False
+
     def match(self, title: str, summary: str, content: str, language: str | None = None) -> model.MatchResult:
         lang = normalise_language(language)
         texts = {"title": title or "", "summary": summary or "", "content": content or ""}

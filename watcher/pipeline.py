@@ -45,6 +45,7 @@ from .choices import unknown_message
 from .dedup import SeedIndex
 from .errors import UsageError
 from .fetch import Fetcher, server_key
+from .fulltext.enrich import FulltextPoll
 from .ingest import Dedup, SourceOutcome, store_deferred, store_source
 from .match import Matcher
 from .model import Failure, FailureKind, FetchResult
@@ -284,6 +285,8 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
         async with ahead:
             result, prepared, elapsed = await fetch_and_prepare(
                 fetcher, parsers, source, *validators.get(source.name, (None, None)))
+            if prepared is not None:  # full text (issue 11): article pages of short entries that could matter
+                prepared = await pages.enrich(source, prepared)
             stored = asyncio.get_running_loop().create_future()
             ready.put_nowait(_Ready(i, source, result, prepared, elapsed, stored))
             await stored  # keeps its read-ahead slot until its entries are in the store's hands
@@ -336,6 +339,7 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
                 progress(progress_line(sources, [o is not None for o in outcomes], time.monotonic() - started))
 
     async with Fetcher(cfg.fetch) as fetcher:
+        pages = FulltextPoll(cfg, db, fetcher, pool, matcher, now)
         try:
             async with asyncio.TaskGroup() as tasks:  # one failing task (a bug, a store error) stops all
                 tasks.create_task(store_all())

@@ -35,6 +35,7 @@ class PreparedEntry:
     fingerprint: Fingerprint  # seeds_only unless the entry hits a keyword (worth_fingerprinting)
     canonical_link: str | None  # links.canonical_link(entry.link): the link-dedup key
     content_hash: str  # content_hash(entry): how an edit in place is recognised
+    fulltext: object | None = None  # watcher.fulltext.enrich.PageInfo: what the full-text step did (issue 11)
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from datetime import datetime
 import sqlite_utils
 
 from .. import store
-from ..times import parse_iso_optional
 from ..config import Config, Source
 from ..ingest import Dedup
 from ..match import Matcher
+from ..times import parse_iso_optional
 from ..fetch import Fetcher
 from ..model import FeedData
 from ..prepare import prepare_entry

@@ -102,9 +102,9 @@ def cli(ctx: click.Context, config_path: Path) -> None:
 
 
 def _register() -> None:
-    from . import backfill, core, daily, dedup, keywords, web
+    from . import backfill, core, daily, dedup, fulltext, keywords, web
 
-    for module in (core, keywords, dedup, daily, backfill, web):
+    for module in (core, keywords, dedup, daily, fulltext, backfill, web):
         for command in module.COMMANDS:
             cli.add_command(command)
 

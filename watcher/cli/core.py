@@ -13,6 +13,7 @@ from .. import display
 from .. import export as export_mod
 from .. import report, store
 from ..dates import stored_date
+from ..fulltext.explain import text_origin
 from . import App, parse_since, pass_app, since_option
 
 
@@ -224,6 +225,7 @@ def show(app: App, item_id: int, fmt: str) -> None:
     if cut:
         link = f"{display.shorten(link, 200)} (a {len(item['link']):,}-character link; `watcher export` has it whole)"
     echo(f"link: {link or '-'}")
+    echo(f"text: {text_origin(item)}")  # full text (issue 11): feed or article page, and why
     echo(f"review: {item['review_status'] or '-'}   version: {item['version']}")
     echo("")
     if item["relevant"]:
@@ -232,7 +234,8 @@ def show(app: App, item_id: int, fmt: str) -> None:
         echo(f"relevant: no (score {item['score']:g})")
     for h in item["hits"]:
         text = item.get(h["field"]) or ""
-        echo(f"  {display.clean(h['topic'])}: {display.clean(h['term'])!r} in {h['field']} ({report.hit_points(h)}): "
+        where = "page" if h["field"] == "content" and item.get("content_source") == "page" else h["field"]
+        echo(f"  {display.clean(h['topic'])}: {display.clean(h['term'])!r} in {where} ({report.hit_points(h)}): "
              f"{report.snippet(text, h['start'], h['end'])}")
     if any("points" not in h for h in item["hits"]):
         echo("  (figures are rule weights: this item was scored before per-hit points were kept; "

@@ -11,6 +11,7 @@
     lsh.py       the dedup candidate index and neighbours() lookups
     digests.py   record_digest() once per date, digest_record() and recent_digests() to render from
     backfill.py  the backfill coverage ledger (backfill_runs); imported as watcher.store.backfill
+    fulltext.py  the full-text step's reads (page states, candidates); imported as watcher.store.fulltext
     review_page.py  the review page's reads (keyset-paged queue, ...); imported as watcher.store.review_page
 
 Everything outside this package calls these named operations; a test (tests/test_store_boundary.py)
@@ -82,6 +83,7 @@ from .records import (
     Neighbour,
     Neighbours,
     NewItem,
+    PageUpdate,
     Repost,
     Review,
     ReviewEvent,
@@ -103,7 +105,7 @@ __all__ = [
     "counts_by_source", "irrelevant_texts", "dedup_method_counts", "followers", "get_item", "item_count", "item_ids",
     "items_by_link", "items_for_update", "iter_items", "queue", "reposts", "review_counts", "review_history", "review_states", "stored_values", "versions", "index_clear",
     "indexed_count", "neighbours", "KEEP", "Change", "DigestRecord", "FailureSummary", "FetchRecord",
-    "Follower", "IndexEntry", "ItemChange", "ItemEdit", "ItemSeen", "ItemText", "LinkedItem", "Neighbour", "Neighbours", "NewItem",
+    "Follower", "IndexEntry", "ItemChange", "ItemEdit", "ItemSeen", "ItemText", "LinkedItem", "Neighbour", "Neighbours", "NewItem", "PageUpdate",
     "Repost", "Review", "ReviewEvent", "SourceDeferred", "SourceState", "SourceUpdate", "StoredItem", "StoredKey", "Version",
     "SCHEMA", "migrations", "source_state", "source_states", "sync_sources",
 ]

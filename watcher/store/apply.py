@@ -28,6 +28,7 @@ from .records import (
     ItemEdit,
     ItemSeen,
     NewItem,
+    PageUpdate,
     SourceDeferred,
     SourceUpdate,
 )
@@ -54,12 +55,21 @@ def dedup_columns(d: DedupDecision) -> dict[str, Any]:
     }
 
 
+def page_columns(page: Any) -> dict[str, Any]:
+    """The page columns of the full-text step's outcome (none when the step did not see the entry)."""
+    if page is None:
+        return {}
+    return {"content_source": page.content_source, "feed_content": page.feed_content, "page_link": page.link,
+            "page_status": page.status, "page_note": page.note or None, "page_fetched_at": page.fetched_at}
+
+
 def _text_columns(c: NewItem | ItemEdit) -> dict[str, Any]:
     e = c.entry
     return {"link": e.link, "canonical_link": c.canonical_link, "title": e.title, "summary": e.summary,
             "content": e.content, "summary_html": e.summary_html, "author": e.author, "language": c.language,
             "last_seen": iso(c.at), "content_hash": c.content_hash, **match_columns(c.match),
-            **dedup_columns(c.dedup), "review_status": c.review_status}
+            **dedup_columns(c.dedup), "review_status": c.review_status,
+            **page_columns(c.page)}  # full text (issue 11): content is then the page's, see watcher/fulltext
 
 
 def _update(db: sqlite_utils.Database, table: str, key: str, value: object, columns: dict[str, Any]) -> None:
@@ -106,6 +116,14 @@ def _apply_one(db: sqlite_utils.Database, c: Change) -> int | None:
             _insert(db, "reviews", {"item_id": c.item_id, "status": c.review_status,
                                     "previous": c.previous_review_status, "who": r.who, "at": iso(r.at),
                                     "note": r.note, "origin": r.origin})
+    elif isinstance(c, PageUpdate):
+        if c.page.content_source == "page":
+            _update(db, "items", "id", c.item_id, {**page_columns(c.page), "content": c.content,
+                                                    "language": c.language})
+        else:  # a failure leaves the text as it is (the feed's, or a page's from an earlier fetch)
+            cols = page_columns(c.page)
+            _update(db, "items", "id", c.item_id, {k: cols[k] for k in
+                                                    ("page_status", "page_note", "page_link", "page_fetched_at")})
     elif isinstance(c, IndexEntry):
         if c.keys:
             index_add(db, c.item_id, epoch(c.published), c.keys)

@@ -18,7 +18,8 @@ __all__ = ["items_for_update", "items_by_link", "get_item", "iter_items", "queue
 _COLUMNS = ("id", "source", "guid", "guid_kind", "link", "canonical_link", "title", "summary", "content",
             "summary_html", "author", "language", "published", "published_is_fetch_time", "fetched_at",
             "last_seen", "updated_at", "version", "content_hash", "relevant", "score", "topics", "keywords",
-            "hits", "duplicate_of", "dup_method", "dup_score", "dup_possible", "review_status", "date_note", "origin")
+            "hits", "duplicate_of", "dup_method", "dup_score", "dup_possible", "review_status", "date_note", "origin", "content_source", "feed_content",
+            "page_link", "page_status", "page_note", "page_fetched_at")
 _SELECT = "SELECT " + ", ".join(f"items.{c}" for c in _COLUMNS) + " FROM items"
 _CHUNK = 500  # bound parameters per statement, well under SQLite's limit
 
@@ -37,6 +38,8 @@ def _item(row: tuple) -> StoredItem:
         hits=[h for h in loads_list(r["hits"]) if isinstance(h, dict)], duplicate_of=r["duplicate_of"],
         dup_method=r["dup_method"], dup_score=r["dup_score"], dup_possible=bool(r["dup_possible"]),
         review_status=r["review_status"], date_note=r["date_note"], origin=r["origin"],
+        content_source=r["content_source"], feed_content=r["feed_content"], page_link=r["page_link"],
+        page_status=r["page_status"], page_note=r["page_note"], page_fetched_at=r["page_fetched_at"],
     )
 
 

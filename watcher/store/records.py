@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Union
+from typing import Any, Union
 
 from ..model import DedupDecision, EntryData, MatchResult, Neighbour, Neighbours
 
@@ -107,6 +107,13 @@ class StoredItem:
     review_status: str | None
     date_note: str | None = None  # why it is dated by fetch time although the feed gave a date
     origin: str = "poll"  # poll | backfill: how it came in
+    # Full text (watcher/fulltext/): where `content` came from, and the page's outcome.
+    content_source: str = "feed"  # feed | page
+    feed_content: str | None = None
+    page_link: str | None = None
+    page_status: str | None = None
+    page_note: str | None = None
+    page_fetched_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +208,7 @@ class NewItem:
     at: datetime  # fetched_at and last_seen
     date_note: str | None = None  # why the feed's own date was not used, when it gave one
     origin: str = "poll"  # poll | backfill
+    page: Any = None  # fulltext.enrich.PageInfo: what the full-text step did (None: it did not see it)
 
 
 @dataclass(frozen=True)
@@ -216,6 +224,7 @@ class ItemEdit:
     dedup: DedupDecision
     review_status: str | None
     at: datetime
+    page: Any = None  # fulltext.enrich.PageInfo, as for NewItem
 
 
 @dataclass(frozen=True)
@@ -247,6 +256,18 @@ class ItemChange:
     review_status: str | None | _Keep = KEEP
     review: Review | None = None
     previous_review_status: str | None = None  # what it was, for the history row
+
+
+@dataclass(frozen=True)
+class PageUpdate:
+    """The full-text step's outcome for a stored item (`watcher fulltext`): with a page's text
+    (page.content_source == "page"), it becomes the item's content, in `language`; otherwise only the
+    page's status is recorded and the text stays as it is."""
+
+    item_id: int
+    page: Any  # fulltext.enrich.PageInfo
+    content: str | None = None
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -306,4 +327,5 @@ class FetchRecord:
     updated_items: int
 
 
-Change = Union[NewItem, ItemEdit, ItemSeen, ItemChange, IndexEntry, SourceUpdate, SourceDeferred, FetchRecord]
+Change = Union[NewItem, ItemEdit, ItemSeen, ItemChange, PageUpdate, IndexEntry, SourceUpdate, SourceDeferred,
+               FetchRecord]

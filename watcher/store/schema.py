@@ -85,6 +85,14 @@ CREATE TABLE IF NOT EXISTS items (
     review_status TEXT,           -- NULL for items not queued; new | accepted | rejected | later
     date_note TEXT,               -- why it is dated by fetch time although the feed gave a date
     origin TEXT NOT NULL DEFAULT 'poll',  -- poll | backfill: how it came in
+    -- Full text for summary-only feeds (watcher/fulltext/): `content` is what is matched and deduplicated,
+    -- the article page's text when it was fetched, with the feed's own kept in feed_content.
+    content_source TEXT NOT NULL DEFAULT 'feed',  -- feed | page
+    feed_content TEXT,            -- the feed's own content when content is the page's
+    page_link TEXT,               -- the link a page was fetched or considered for
+    page_status TEXT,             -- NULL | ok | skipped | robots | not_html | ... (store/fulltext.py)
+    page_note TEXT,               -- why, in words
+    page_fetched_at TEXT,         -- UTC
     UNIQUE (source, guid)
 );
 CREATE INDEX IF NOT EXISTS items_published ON items(published);
@@ -256,3 +264,12 @@ def m032_backfill(db: sqlite_utils.Database) -> None:
 def m033_queue_index(db: sqlite_utils.Database) -> None:
     # The review page's queue index (see SCHEMA).
     apply_sql(db, SCHEMA)
+
+
+@migrations()
+def m034_fulltext(db: sqlite_utils.Database) -> None:
+    # Full text for summary-only feeds (issue 11): the page columns of items (see SCHEMA). Stores made
+    # before this step read as content_source 'feed'.
+    add_column(db, "items", "content_source", "TEXT NOT NULL DEFAULT 'feed'")
+    for column in ("feed_content", "page_link", "page_status", "page_note", "page_fetched_at"):
+        add_column(db, "items", column, "TEXT")

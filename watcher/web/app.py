@@ -4,7 +4,7 @@ Pages: the queue (start page), an item, sources, digests, tuning. Decisions go t
 watcher.review.decide, the same code as `watcher review accept|reject|later`, with origin "web" and
 who = the config's `reviewer`, else the OS user. Everything else reuses the functions behind the CLI
 (report.item_detail, report.source_status, tuning.term_report / trial, digest.build --dry-run); the
-little SQL of its own is in queries.py. Handlers are async and use one connection on the event loop:
+few reads of its own are in queries.py (watcher/store/review_page.py). Handlers are async and use one connection on the event loop:
 one analyst, short queries, and SQLite's own locking against `watcher run` in another process.
 """
 

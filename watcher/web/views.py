@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..times import parse_iso_optional
-from .. import digest, display, store
+from .. import digest, display
 from ..digest import Segment
 from ..errors import UsageError
+from ..times import parse_iso_optional
 
 RTL_LANGUAGES = digest.RTL_LANGUAGES
 EXCERPT_CHARS = 240

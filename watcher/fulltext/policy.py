@@ -1,0 +1,79 @@
+"""Whether to fetch an entry's article page: a pure decision, from the source's setting and the entry.
+
+    never   the feed's text is all there is
+    always  every entry with an http(s) link, however long its own text
+    auto    (the default) only when both hold:
+              - the entry's own text is short: a teaser, not the article (`SHORT_CHARS`), and
+              - the item could matter: a term or context word of the keyword list is in its title or
+                teaser, or the source is tagged with one of the list's topics (it is on the story, so
+                even a bare headline of it may be).
+
+Like Miniflux, which fetches the original only for entries that passed its filters: a feed of sports
+news costs no page requests. What `auto` costs on real feeds is measured by bench/fulltext_cost.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import EntryData, MatchResult
+
+SETTINGS = ("auto", "always", "never")
+
+# Short means a teaser. Measured on ../shared/realdata/feeds (bench/fulltext_cost.py, 5,703 items of 82
+# feeds): per feed, the median entry carries under 260 characters in 50 feeds (title and teaser), over
+# 1,200 in 16 (the article), and 360-870 in the rest (a long summary: a paragraph or two). Under 600
+# catches every teaser feed and leaves out what already has a paragraph or more, which holds enough
+# words around a term for the keyword list's `near:` context to be seen. Moving it to 300 or 1,000
+# changes the cost little (16.0 and 21.0 pages per 1,000 items, against 18.6): the keyword test does
+# most of the filtering. Chinese says in 600 characters what English says in about 1,500, so a CJK
+# character counts `CJK_WEIGHT` times.
+SHORT_CHARS = 600
+CJK_WEIGHT = 2.5
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    short_chars: int = SHORT_CHARS
+    cjk_weight: float = CJK_WEIGHT
+
+
+@dataclass(frozen=True)
+class Decision:
+    fetch: bool
+    why: str  # said in `watcher show` and counted by the benchmark
+
+
+def _is_cjk(c: str) -> bool:
+    o = ord(c)
+    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF
+
+
+def own_length(entry: EntryData, cjk_weight: float = CJK_WEIGHT) -> float:
+    """How much text the feed itself gives for this entry, in Latin-character equivalents. The summary
+    is often the start of the content, so the longer of the two, not their sum."""
+    text = entry.content if len(entry.content) >= len(entry.summary) else entry.summary
+    text = " ".join(text.split())
+    cjk = sum(1 for c in text if _is_cjk(c))
+    return len(text) - cjk + cjk * cjk_weight
+
+
+def decide(setting: str, entry: EntryData, match: MatchResult, mentions: bool, source_on_topic: bool,
+           thresholds: Thresholds = Thresholds()) -> Decision:
+    """Fetch this entry's page? `match` is the keyword match on the feed's own text; `mentions` whether
+    its title or teaser names any term or context word (Matcher.mentions); `source_on_topic` whether
+    the source is tagged with a topic of the keyword list."""
+    link = entry.link or ""
+    if not link.lower().startswith(("http://", "https://")):
+        return Decision(False, "no http(s) link")
+    if setting == "never":
+        return Decision(False, "fulltext: never")
+    if setting == "always":
+        return Decision(True, "fulltext: always")
+    if own_length(entry, thresholds.cjk_weight) >= thresholds.short_chars:
+        return Decision(False, "the feed gives the text")
+    if match.hits or mentions:
+        return Decision(True, "short text with a keyword")
+    if source_on_topic:
+        return Decision(True, "short text from a source tagged on topic")
+    return Decision(False, "short text, nothing on topic")
