@@ -5,7 +5,9 @@ transaction), so a crash mid-poll leaves the source exactly as it was before, an
 conditional GET validators were not advanced either) completes it. Every write is a store.apply()
 intent; the decisions (dedup, review queue, backoff) are pure functions called from here.
 
-Per entry (already parsed, matched and fingerprinted by prepare.py in a worker process):
+Per entry (already parsed, matched and fingerprinted by prepare.py in a worker process; an entry that
+hits no keyword has a seeds-only fingerprint: it is checked against its link and the seeds, and is
+not indexed):
     same (source, guid), same text   -> seen again: only last_seen moves (ItemSeen)
     same (source, guid), new text    -> edit in place (ItemEdit): old text goes to item_versions; the
                                         new match is stored and dedup decided again
@@ -154,7 +156,8 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
             review_status=review_status_after(None, match.relevant, decision.duplicate_of), at=now)])[0]
         assert new_id is not None
         item_id = new_id
-        store.apply(db, [store.IndexEntry(item_id, candidate.published, keys)])
+        if keys:  # most new items have none (no keyword hit): nothing to index, nothing to remove
+            store.apply(db, [store.IndexEntry(item_id, candidate.published, keys)])
         kind = "new"
     repoint(db, item_id, decision, candidate, neighbours, dd)
     return kind

@@ -1,6 +1,7 @@
 """One poll cycle, straight through: fetch, parse, process (match + dedup), store.
 
-    select sources  ->  fetch all (async, bounded)  ->  parse, match, fingerprint each (worker processes)
+    select sources  ->  fetch all (async, bounded)  ->  parse, match, fingerprint each (worker
+                        processes; whole only with a keyword hit, else for the seeds only)
                     ->  per source, all or nothing: dedup every entry and store it (one writer
                         coroutine; sources ready together share a transaction, each in a savepoint)
 

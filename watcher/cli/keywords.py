@@ -15,7 +15,9 @@ import click
 
 from .. import derive as derive_mod
 from .. import display, replay, store, tuning
+from ..dedup import SeedIndex
 from ..errors import UsageError
+from ..ingest import Dedup
 from ..keywords import check_keywords, load_keywords
 from ..match import Matcher
 from ..model import MatchResult
@@ -38,6 +40,12 @@ def _current(app: App) -> Matcher:
     return Matcher.load(app.config.keywords_path)
 
 
+def _dedup(app: App) -> Dedup:
+    """The seeds and thresholds a poll checks with: rematch checks an item that gains a score with them."""
+    cfg = app.config
+    return Dedup(SeedIndex.load(cfg.seeds_dir, cfg.state_dir / "cache"), cfg.dedup)
+
+
 def _line(r: Row | store.StoredItem, result: MatchResult | None = None) -> str:
     score = f" score {result.score:g}" if result is not None else ""
     published = r.published if isinstance(r.published, str) else store.iso(r.published)
@@ -56,7 +64,8 @@ def rematch(app: App, since: str | None, dry_run: bool) -> None:
     db = app.reader if dry_run else app.db
     if not dry_run:
         store.verify(db)  # opened for writing first (a read-only store is refused before matching)
-    result = replay.rematch(db, _current(app), since=parse_since(since), dry_run=dry_run)
+    result = replay.rematch(db, _current(app), since=parse_since(since), dry_run=dry_run,
+                            dd=None if dry_run else _dedup(app))
     gained, lost = result.gained, result.lost
     verb = "would become" if dry_run else "became"
     click.echo(f"re-matched {result.checked} items with {app.config.keywords_path}")
@@ -66,6 +75,13 @@ def rematch(app: App, since: str | None, dry_run: bool) -> None:
     click.echo(f"{len(lost)} {'would be' if dry_run else 'are'} no longer relevant:")
     for r, res in lost:
         click.echo(_line(r, res))
+    dups = [(r, d) for r, d in result.fingerprinted if d.duplicate_of]
+    if result.fingerprinted:
+        click.echo(f"{len(result.fingerprinted)} now checked for duplicates (they hit a keyword): "
+                   f"{len(dups)} repeat something")
+    for r, d in dups:
+        click.echo(f"  #{r.id} repeats {d.duplicate_of} ({d.method}{', possible' if d.possible else ''})  "
+                   f"{display.shorten(r.title, 70)}")
 
 
 # -- keywords group -------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 No module here touches the store: the store finds neighbours and applies decisions.
 
     shingles.py      folded token n-grams, hashed
-    fingerprint.py   Fingerprint of an item's text (shingles, lead, LSH keys, anchors); run in workers
+    fingerprint.py   Fingerprint of an item's text (shingles, lead, LSH keys, anchors); run in workers,
+                     only for items with a match score above zero (worth_fingerprinting)
     index.py         MinHash LSH keys of a shingle set
     seeds.py         SeedIndex: seed shingles, cached by content hash
     crosslingual.py  anchors shared across languages
@@ -11,8 +12,8 @@ No module here touches the store: the store finds neighbours and applies decisio
 """
 
 from .decide import Candidate, Repoint, adopt_later, decide, index_keys, indexable
-from .fingerprint import Fingerprint, fingerprint
+from .fingerprint import Fingerprint, fingerprint, worth_fingerprinting
 from .seeds import SeedIndex
 
 __all__ = ["Candidate", "Repoint", "adopt_later", "decide", "index_keys", "indexable", "Fingerprint",
-           "fingerprint", "SeedIndex"]
+           "fingerprint", "worth_fingerprinting", "SeedIndex"]

@@ -13,6 +13,9 @@ weakest, and the first that holds wins:
 4. crosslingual  an item in another language than a seed shares rare anchors with it: a *possible*
                  duplicate, shown with a lower score, never a certain one
 
+An item that hits no keyword has a seeds-only fingerprint (see fingerprint.worth_fingerprinting): it
+is decided by its link and the seeds (1 and 2) alone, and is not indexed, so no later item finds it.
+
 An item that repeats an item which itself repeats something points at the root, so every repost of
 a story names the same original. `adopt_later(...)` gives the re-point intents: feeds are stored one
 after another, so a repost can be stored before the item it repeats, and the earlier item is the
@@ -60,8 +63,9 @@ class Repoint:
 
 
 def indexable(fp: Fingerprint, settings: DedupSettings) -> bool:
-    """Long enough to verify anything against: only these are indexed and looked up by LSH."""
-    return len(fp.full) >= settings.min_shared
+    """Long enough to verify anything against, and fingerprinted whole: only these are indexed and
+    looked up by LSH."""
+    return not fp.seeds_only and len(fp.full) >= settings.min_shared
 
 
 def index_keys(fp: Fingerprint, settings: DedupSettings) -> list[int]:

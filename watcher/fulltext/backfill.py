@@ -50,10 +50,12 @@ def _prepared(row: storeops.StoredItem, matcher: Matcher) -> PreparedEntry:
     e = EntryData(guid=row.guid, guid_kind="guid", link=row.link, title=row.title, summary=row.summary,
                   content=own or "", summary_html="", published=None if row.published_is_fetch_time else row.published,
                   updated=None)
-    from ..dedup.fingerprint import fingerprint
+    from ..dedup.fingerprint import fingerprint, worth_fingerprinting
 
-    return PreparedEntry(entry=e, language=row.language, match=matcher.match(e.title, e.summary, e.content, row.language),
-                         fingerprint=fingerprint(e.title, e.summary, e.content, row.language),
+    m = matcher.match(e.title, e.summary, e.content, row.language)
+    return PreparedEntry(entry=e, language=row.language, match=m,
+                         fingerprint=fingerprint(e.title, e.summary, e.content, row.language,
+                                                 seeds_only=not worth_fingerprinting(m.score)),
                          canonical_link=canonical_link(e.link), content_hash=content_hash(e))
 
 

@@ -27,7 +27,7 @@ import sqlite_utils
 
 from .. import store
 from ..config import Config, Source
-from ..dedup.fingerprint import fingerprint
+from ..dedup.fingerprint import fingerprint, worth_fingerprinting
 from ..fetch import Fetcher
 from ..match import Matcher
 from ..prepare import PreparedEntry, PreparedFeed
@@ -87,10 +87,11 @@ def finish_entries(matcher: Matcher, jobs: list[Job]) -> list[PreparedEntry]:
         entry = dataclasses.replace(e, content=text,
                                     published=e.published or (None if e.updated else date))
         lang = p.language or _two_letters(language)
+        match = matcher.match(e.title, e.summary, text, lang)
         out.append(dataclasses.replace(
-            p, entry=entry, language=lang,
-            match=matcher.match(e.title, e.summary, text, lang),
-            fingerprint=fingerprint(e.title, e.summary, text, lang),
+            p, entry=entry, language=lang, match=match,
+            fingerprint=fingerprint(e.title, e.summary, text, lang,
+                                    seeds_only=not worth_fingerprinting(match.score)),
             fulltext=dataclasses.replace(info, status="ok", note="", content_source="page",
                                          feed_content=e.content)))
     return out

@@ -14,6 +14,7 @@ news costs no page requests. What `auto` costs on real feeds is measured by benc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..model import EntryData, MatchResult
@@ -44,9 +45,10 @@ class Decision:
     why: str  # said in `watcher show` and counted by the benchmark
 
 
-def _is_cjk(c: str) -> bool:
-    o = ord(c)
-    return 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF
+# Kana, CJK ideographs (with extension A), Hangul syllables, compatibility ideographs. One regex over
+# the text, not a Python test per character: this runs for every new entry in the storing process,
+# and per character it was 8 of the 14 s that process spent on a 100-feed cold poll (bench/poll.py).
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def own_length(entry: EntryData, cjk_weight: float = CJK_WEIGHT) -> float:
@@ -54,7 +56,7 @@ def own_length(entry: EntryData, cjk_weight: float = CJK_WEIGHT) -> float:
     is often the start of the content, so the longer of the two, not their sum."""
     text = entry.content if len(entry.content) >= len(entry.summary) else entry.summary
     text = " ".join(text.split())
-    cjk = sum(1 for c in text if _is_cjk(c))
+    cjk = len(_CJK.findall(text))
     return len(text) - cjk + cjk * cjk_weight
 
 
