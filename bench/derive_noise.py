@@ -55,7 +55,8 @@ def _project(tmp: Path, seeds: Path, urls: list[str]) -> Path:
     shutil.copytree(seeds, tmp / "seeds", ignore=shutil.ignore_patterns("keywords.proposed.yaml", "*.yaml~"))
     lines = [f"state: {json.dumps(str(tmp / 'state'))}", "sources:"]
     for i, url in enumerate(urls):
-        lines += [f"  - name: s{i:03d}", f"    url: {json.dumps(url)}"]
+        # fulltext: never: the real feeds' items link to the real sites, which a bench must not reach.
+        lines += [f"  - name: s{i:03d}", f"    url: {json.dumps(url)}", "    fulltext: never"]
     config = tmp / "sources.yaml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return config

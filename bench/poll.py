@@ -160,7 +160,8 @@ def one_run(a: argparse.Namespace, bodies: list[bytes], urls: list[str]) -> tupl
         tmp = Path(tmp)
         lines = [f"seeds: {ROOT / 'seeds'}", f"state: {tmp / 'state'}", f"keywords: {ROOT / 'seeds' / 'keywords.yaml'}",
                  "sources:"]
-        lines += [f"  - name: f{i}\n    url: {u}" for i, u in enumerate(urls)]
+        # fulltext: never: the real feeds' items link to the real sites, which a bench must not reach.
+        lines += [f"  - name: f{i}\n    url: {u}\n    fulltext: never" for i, u in enumerate(urls)]
         (tmp / "sources.yaml").write_text("\n".join(lines) + "\n")
         cfg = config_mod.load(tmp / "sources.yaml")
         db = store.connect(cfg.db_path)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,58 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
     # httpx honours proxy variables; a proxy would carry "127.0.0.1" requests off this machine.
     for name in _PROXY_VARS:
         monkeypatch.delenv(name, raising=False)
+
+
+# Names no DNS server answers for the internet (RFC 2606, RFC 6761) or that glibc refuses to send: a
+# test may use them on purpose to see a lookup fail.
+_RESERVED = (".test", ".example", ".invalid", ".localhost", "example.com", "example.net", "example.org")
+
+
+def _loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%")[0])
+        return True
+    except ValueError:
+        return False
+
+
+def _meant_to_fail(host: str) -> bool:
+    h = host.lower().rstrip(".")
+    return h.startswith("-") or any(h == r.lstrip(".") or h.endswith(r if r.startswith(".") else "." + r)
+                                    or h == r for r in _RESERVED)
+
+
+@pytest.fixture(autouse=True)
+def _only_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never touch the internet: every name lookup in this process (and the parser workers it
+    forks) other than a loopback address fails at once, without a query leaving the machine, and a
+    test whose code tried to reach a real host fails, naming it. (Feed items link to real sites; a
+    feature that follows links, like full text, must be pointed at 127.0.0.1 in a test.)"""
+    real = socket.getaddrinfo
+    tried: list[str] = []
+
+    def guarded(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        name = host.decode() if isinstance(host, bytes) else str(host or "")
+        flags = kwargs.get("flags", args[3] if len(args) > 3 else 0)
+        if _loopback(name) or (flags & socket.AI_PASSIVE and _ip_literal(name)):
+            # A passive lookup of an address is for binding a server to it: no query, no traffic.
+            return real(host, *args, **kwargs)
+        if not _meant_to_fail(name):
+            tried.append(name)
+        raise socket.gaierror(socket.EAI_NONAME, f"tests stay on 127.0.0.1: {name} not looked up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    yield
+    assert not tried, f"the test tried to reach hosts off this machine: {sorted(set(tried))[:10]}"
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ def listen(host: str, port: int) -> socket.socket:
     use or a host that is not this machine's as its own log line, after we had announced the page."""
     where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     except (socket.gaierror, UnicodeError) as e:
         raise UsageError(f"cannot serve on {where}: --host {host!r} is not an address or name of this machine "
                          f"({getattr(e, 'strerror', None) or e}); use --host 127.0.0.1") from None
