@@ -94,23 +94,26 @@ def iter_items(db: sqlite_utils.Database, *, since: date | datetime | None = Non
         yield _item(row)
 
 
-def queue(db: sqlite_utils.Database, *, status: str | None, source: str | None, language: str | None,
-          topic: str | None, limit: int | None = None) -> list[StoredItem]:
-    """Queued items (review_status set) matching every filter given, newest first."""
+def queue_where(*, status: str | None, source: str | None, language: str | None,
+                topic: str | None) -> tuple[list[str], list[str | int]]:
+    """The WHERE terms (and their bound values) of the review queue's filters: one definition for
+    `watcher review list` and the review page, which adds its dates, origin and paging to them."""
     where: list[str] = ["review_status IS NOT NULL"]
     args: list[str | int] = []
-    if status:
-        where.append("review_status = ?")
-        args.append(status)
-    if source:
-        where.append("source = ?")
-        args.append(source)
-    if language:
-        where.append("language = ?")
-        args.append(language)
+    for column, value in (("review_status", status), ("source", source), ("language", language)):
+        if value:
+            where.append(f"{column} = ?")  # column: one of the three names above, never input
+            args.append(value)
     if topic:
         where.append("EXISTS (SELECT 1 FROM json_each(items.topics) WHERE json_each.value = ?)")
         args.append(topic)
+    return where, args
+
+
+def queue(db: sqlite_utils.Database, *, status: str | None, source: str | None, language: str | None,
+          topic: str | None, limit: int | None = None) -> list[StoredItem]:
+    """Queued items (review_status set) matching every filter given, newest first."""
+    where, args = queue_where(status=status, source=source, language=language, topic=topic)
     sql = f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY published DESC, id DESC"
     if limit:
         sql += " LIMIT ?"

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 import sqlite_utils
 
 from ..review import QueueFilter
+from .items import queue_where
 
 PAGE_SIZE = 50
 ORIGINS = {"polled": "poll", "backfilled": "backfill"}  # the filter's words -> items.origin
@@ -33,21 +34,9 @@ def _day(d: date) -> str:
     return datetime(d.year, d.month, d.day, tzinfo=timezone.utc).isoformat(timespec="seconds")
 
 
-def _where(q: QueueQuery) -> tuple[list[str], list]:
+def _where(q: QueueQuery) -> tuple[list[str], list[str | int]]:
     f = q.filter
-    where, args = ["review_status IS NOT NULL"], []
-    if f.status:
-        where.append("review_status = ?")
-        args.append(f.status)
-    if f.source:
-        where.append("source = ?")
-        args.append(f.source)
-    if f.language:
-        where.append("language = ?")
-        args.append(f.language)
-    if f.topic:
-        where.append("EXISTS (SELECT 1 FROM json_each(items.topics) WHERE json_each.value = ?)")
-        args.append(f.topic)
+    where, args = queue_where(status=f.status, source=f.source, language=f.language, topic=f.topic)
     if q.since:
         where.append("published >= ?")
         args.append(_day(q.since))
