@@ -211,3 +211,18 @@ def test_the_queue_page_uses_the_queue_index(web):
         "ORDER BY published DESC, id DESC LIMIT 50", ["new"]))
     assert "items_queue" in plan and "TEMP B-TREE" not in plan, plan
     assert queries.PAGE_SIZE == 50
+
+
+def test_a_read_only_store_is_shown_and_a_decision_there_is_refused_not_lost(web, tmp_path):
+    # `serve` over a backup (or a read-only folder) reads the store read-only: the queue shows, and a
+    # decision answers 409 saying it was not saved, rather than a 500 or a silent loss.
+    cfg, db, _ = web
+    add_item(db, id=1)
+    db.conn.close()
+    before = cfg.db_path.read_bytes()
+    client = TestClient(create_app(cfg, db=store.connect_readonly(cfg.db_path)), base_url=BASE)
+    assert client.get("/").status_code == 200
+    r = client.post("/items/1/decide", data={"status": "reject"},
+                    headers={"X-CSRF-Token": _token(client), "Origin": BASE})
+    assert r.status_code == 409 and "not saved" in r.text and "read-only" in r.text, r.text
+    assert cfg.db_path.read_bytes() == before

@@ -9,7 +9,7 @@ import webbrowser
 
 import click
 
-from ..errors import UsageError, WatcherError
+from ..errors import StoreReadOnlyError, UsageError, WatcherError
 from . import App, pass_app
 
 
@@ -58,7 +58,14 @@ def serve(app: App, host: str, port: int, open_browser: bool) -> None:
     from ..web.security import bind_warning, is_loopback
 
     cfg = app.config
-    web = create_app(cfg, host=host, port=port, db=app.db)
+    try:
+        db = app.db
+    except StoreReadOnlyError:
+        # A backup, or a store in a read-only folder: browse it; decisions answer that they cannot be kept.
+        db = app.reader
+        click.echo(f"the store {cfg.db_path} is read-only: the page shows it, and decisions made there "
+                   f"cannot be saved", err=True)
+    web = create_app(cfg, host=host, port=port, db=db)
     sock = listen(host, port)
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"

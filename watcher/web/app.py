@@ -29,7 +29,7 @@ from .. import digest, display, report, review, store, tuning
 from ..backfill import coverage
 from ..backfill.ledger import last_backfilled
 from ..config import LANGUAGES, Config
-from ..errors import ConfigError, UsageError, WatcherError
+from ..errors import ConfigError, StoreReadOnlyError, UsageError, WatcherError
 from ..fulltext.explain import text_origin
 from ..keywords import check_keywords
 from ..match import Matcher
@@ -181,6 +181,9 @@ async def decide(request: Request) -> HTMLResponse:
         review.decide(st.db, [item_id], status, who=reviewer(st.cfg), now=store.utcnow(), note=note, origin="web")
     except UsageError as e:
         return HTMLResponse(str(e), status_code=404)
+    except StoreReadOnlyError as e:
+        # `serve` over a backup or a read-only folder shows the store; a decision cannot be kept there.
+        return HTMLResponse(f"not saved: {e}", status_code=409)
     row = queries.queue_row(st.db, item_id)
     assert row is not None  # review.decide found the item just now
     return _page(request, "row.html.j2", r=views.queue_row(row, st.cfg.digest.timezone))
