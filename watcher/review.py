@@ -216,21 +216,11 @@ class Label:
 
 
 @dataclass(frozen=True)
-class Past:
-    """One recorded decision."""
-
-    status: str
-    who: str
-    at: str
-    origin: str
-
-
-@dataclass(frozen=True)
 class ItemReviews:
     """An item's review status now, and its decisions, oldest first."""
 
     status: str | None
-    decisions: tuple[Past, ...] = ()
+    decisions: tuple[store.ReviewEvent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,7 +231,7 @@ class Conflict:
     item_id: int
     wanted: str
     current: str | None
-    last: Past | None
+    last: store.ReviewEvent | None
     why: str
 
     def describe(self, path: Path) -> str:
@@ -363,7 +353,7 @@ def _parse_labels(path: Path, rows: list[tuple[int, dict]], ids: set[int]) -> tu
 
 
 def _item_reviews(db: sqlite_utils.Database, ids: list[int]) -> dict[int, ItemReviews]:
-    return {item_id: ItemReviews(status, tuple(Past(e.status, e.who, e.at, e.origin) for e in events))
+    return {item_id: ItemReviews(status, tuple(events))
             for item_id, (status, events) in store.review_states(db, ids).items()}
 
 
