@@ -54,7 +54,7 @@ def _meant_to_fail(host: str) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _only_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _only_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Tests never touch the internet: every name lookup in this process (and the parser workers it
     forks) other than a loopback address fails at once, without a query leaving the machine, and a
     test whose code tried to reach a real host fails, naming it. (Feed items link to real sites; a
@@ -73,7 +73,7 @@ def _only_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         raise socket.gaierror(socket.EAI_NONAME, f"tests stay on 127.0.0.1: {name} not looked up")
 
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
-    yield
+    yield tried  # the list itself, so tests/test_offline_guard.py can show the guard sees a lookup
     assert not tried, f"the test tried to reach hosts off this machine: {sorted(set(tried))[:10]}"
 
 
