@@ -67,7 +67,7 @@ def main() -> None:
     for t in (int(x) for x in args.thresholds.split(",")):
         th = Thresholds(short_chars=t)
         short = sum(own_length(e) < t for e, _, _ in matched)
-        fetch = sum(decide("auto", e, m, men, False, th).fetch for e, m, men in matched)
+        fetch = sum(decide("auto", e, m, lambda: men, False, th).fetch for e, m, men in matched)
         print(f"{t:>8} {short:>12} {fetch:>13} {1000 * fetch / n:>10.1f}" + ("   <- default" if t == SHORT_CHARS else ""))
 
 

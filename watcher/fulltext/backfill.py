@@ -105,7 +105,7 @@ def backfill(cfg: Config, db: sqlite_utils.Database, matcher: Matcher, dd: Dedup
         p = _prepared(row, matcher)
         s = known[row.source]
         d = decide("always" if s.fulltext == "always" else "auto", p.entry, p.match,
-                   matcher.mentions(p.entry.title, p.entry.summary, p.language), bool(topics & set(s.tags)))
+                   lambda: matcher.mentions(p.entry.title, p.entry.summary, p.language), bool(topics & set(s.tags)))
         if d.fetch:
             wanted.append((row, p))
         else:

@@ -150,8 +150,8 @@ class FulltextPoll:
                 text = storeops.stored_page_text(self.db, row.id) if row.page_status == "ok" else None
                 jobs[i] = Job(p, info, reuse_text=text)
                 continue
-            d = decide(source.fulltext, e, p.match, self.matcher.mentions(e.title, e.summary, p.language),
-                       on_topic)
+            d = decide(source.fulltext, e, p.match,
+                       lambda: self.matcher.mentions(e.title, e.summary, p.language), on_topic)
             if d.fetch:
                 fetch[i] = e.link  # type: ignore[assignment]
             else:

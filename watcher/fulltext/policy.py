@@ -15,6 +15,7 @@ news costs no page requests. What `auto` costs on real feeds is measured by benc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..model import EntryData, MatchResult
@@ -60,11 +61,15 @@ def own_length(entry: EntryData, cjk_weight: float = CJK_WEIGHT) -> float:
     return len(text) - cjk + cjk * cjk_weight
 
 
-def decide(setting: str, entry: EntryData, match: MatchResult, mentions: bool, source_on_topic: bool,
-           thresholds: Thresholds = Thresholds()) -> Decision:
-    """Fetch this entry's page? `match` is the keyword match on the feed's own text; `mentions` whether
-    its title or teaser names any term or context word (Matcher.mentions); `source_on_topic` whether
-    the source is tagged with a topic of the keyword list."""
+def decide(setting: str, entry: EntryData, match: MatchResult, mentions: Callable[[], bool],
+           source_on_topic: bool, thresholds: Thresholds = Thresholds()) -> Decision:
+    """Fetch this entry's page? `match` is the keyword match on the feed's own text; `mentions()` says
+    whether its title or teaser names a term of the list (Matcher.mentions); `source_on_topic` whether
+    the source is tagged with a topic of the keyword list.
+
+    `mentions` is asked only when the answer depends on it (`auto`, a short text, no hit): it scans the
+    text again, and computed up front for every new entry it was a fifth of the storing process's CPU
+    in a cold poll (bench/poll.py), nearly all of it for entries whose answer was already known."""
     link = entry.link or ""
     if not link.lower().startswith(("http://", "https://")):
         return Decision(False, "no http(s) link")
@@ -74,7 +79,7 @@ def decide(setting: str, entry: EntryData, match: MatchResult, mentions: bool, s
         return Decision(True, "fulltext: always")
     if own_length(entry, thresholds.cjk_weight) >= thresholds.short_chars:
         return Decision(False, "the feed gives the text")
-    if match.hits or mentions:
+    if match.hits or mentions():
         return Decision(True, "short text with a keyword")
     if source_on_topic:
         return Decision(True, "short text from a source tagged on topic")
