@@ -161,6 +161,9 @@ class Neighbour:
     id: int
     published: int  # epoch seconds of items.published
     indexed_published: int | None  # epoch seconds in the LSH index; None when found by link only
+    # The text, for verifying a neighbour found through the LSH index. Found by link, "": the link is
+    # the evidence, so the store does not read the text (a wire story's copies each read every earlier
+    # copy's whole article, a fifth of a cold poll's storing time in bench/poll.py).
     title: str
     summary: str
     content: str

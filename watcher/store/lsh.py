@@ -81,9 +81,12 @@ def candidates(db: sqlite_utils.Database, keys: list[int], *, lo: int, hi: int, 
     return [(r[0], r[1], r[2]) for r in db.conn.execute(sql, params)]
 
 
-_NEIGHBOUR = ("SELECT i.id, i.published, i.title, i.summary, i.content, i.duplicate_of, i.dup_possible,"
-              " o.published FROM items AS i LEFT JOIN items AS o"
-              " ON i.duplicate_of LIKE 'item:%' AND o.id = CAST(substr(i.duplicate_of, 6) AS INTEGER)")
+# What the decider reads of a neighbour, and of the item it names as its original (for its date).
+_POINTS = (" i.duplicate_of, i.dup_possible, o.published FROM items AS i LEFT JOIN items AS o"
+           " ON i.duplicate_of LIKE 'item:%' AND o.id = CAST(substr(i.duplicate_of, 6) AS INTEGER)")
+_NEIGHBOUR = "SELECT i.id, i.published, i.title, i.summary, i.content," + _POINTS
+# Found by link: no text (Neighbour says why).
+_LINK_NEIGHBOUR = "SELECT i.id, i.published, '', '', ''," + _POINTS
 
 
 def _rows(db: sqlite_utils.Database, where: str, params: list) -> dict[int, tuple]:
@@ -103,7 +106,7 @@ def neighbours(db: sqlite_utils.Database, *, link_key: str | None, keys: list[in
     reposts). `keys` empty: no index lookup (too short a text to verify anything against)."""
     by_link: list[Neighbour] = []
     if link_key is not None:
-        rows = db.execute(f"{_NEIGHBOUR} WHERE i.canonical_link = ? AND i.id IS NOT ? ORDER BY i.id",
+        rows = db.execute(f"{_LINK_NEIGHBOUR} WHERE i.canonical_link = ? AND i.id IS NOT ? ORDER BY i.id",
                           [link_key, exclude]).fetchall()
         by_link = [_neighbour(r, None) for r in rows]
     near: list[Neighbour] = []
