@@ -40,21 +40,6 @@ def scalar(node: yaml.Node) -> typing.Any:
     return yaml.safe_load(yaml.serialize(node)) if isinstance(node, yaml.ScalarNode) else None
 
 
-# libyaml (PyYAML's C parser) composes a keyword list 7x faster than the pure-Python one, and every poll
-# reads the list (50 ms of a warm poll's 2 s, bench/poll.py). Its error messages are worded differently,
-# so a file it rejects is read again by the Python parser: one wording for every error, the documented one.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
-
-
-def _compose(text: str) -> yaml.Node | None:
-    if _FAST_LOADER is not None:
-        try:
-            return yaml.compose(text, Loader=_FAST_LOADER)
-        except yaml.YAMLError:
-            pass
-    return yaml.compose(text, Loader=yaml.SafeLoader)
-
-
 def read_mapping(ck: Checker, *, missing: str, shape: str, known: typing.Sequence[str]
                  ) -> dict[str, yaml.Node] | None:
     """Read ck.path as a YAML mapping and return its top-level keys (each once, unknown ones reported).
@@ -71,7 +56,7 @@ def read_mapping(ck: Checker, *, missing: str, shape: str, known: typing.Sequenc
         ck.problems.append(Problem(str(ck.path), 0, f"cannot read it: {e}; save it as UTF-8 text"))
         return None
     try:
-        root = _compose(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         ck.problems.append(Problem(str(ck.path), mark.line + 1 if mark else 0,
