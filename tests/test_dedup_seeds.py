@@ -86,3 +86,33 @@ def test_seed_that_is_not_utf8_names_the_file(tmp_path):
 def test_shipped_seeds_load(tmp_path):
     idx = SeedIndex.load(SEEDS, tmp_path)
     assert len(idx.seeds) == len(list(SEEDS.glob("*.txt"))) >= 5
+
+
+def _overlaps_by_hand(seeds: SeedIndex, item: list[int], min_shared: int) -> list[tuple[str, int]]:
+    """Each seed's shared count, straight from its shingle set: what overlaps() must agree with."""
+    found = [(s.name, len(s.shingles & set(item))) for s in seeds.seeds]
+    return sorted((name, shared) for name, shared in found if shared >= min_shared and shared)
+
+
+@pytest.mark.parametrize("min_shared", [1, 8, 40])
+def test_overlaps_counts_every_seed_exactly(seeds, min_shared):
+    # Items made of one seed's shingles, of several seeds', of shingles no seed has, and mixes, at
+    # sizes around min_shared: the vectorised lookup (and its early "no seed can share enough") must
+    # find exactly the seeds and counts a per-seed count finds.
+    import random
+
+    rng = random.Random(min_shared)
+    pools = [sorted(s.shingles) for s in seeds.seeds]
+    strangers = [rng.getrandbits(64) for _ in range(2000)]
+    for trial in range(200):
+        item: set[int] = set()
+        for pool in rng.sample(pools, rng.randint(0, len(pools))):
+            item.update(rng.sample(pool, min(len(pool), rng.randint(0, 2 * min_shared + 2))))
+        item.update(rng.sample(strangers, rng.randint(0, 300)))
+        got = sorted((o.name, o.shared) for o in seeds.overlaps(sorted(item), min_shared))
+        assert got == _overlaps_by_hand(seeds, sorted(item), min_shared), trial
+
+
+def test_overlaps_of_an_empty_item_or_index():
+    assert SeedIndex([]).overlaps([1, 2, 3], 1) == []
+    assert SeedIndex.from_texts({"a.txt": ""}).overlaps([1, 2, 3], 1) == []

@@ -102,7 +102,7 @@ def _root(n: Neighbour, direct: DedupDecision) -> DedupDecision:
 
 
 def _by_seed(fp: Fingerprint, seeds: SeedIndex, settings: DedupSettings) -> DedupDecision | None:
-    for o in seeds.overlaps(fp.full.tolist(), settings.min_shared):
+    for o in seeds.overlaps(fp.full, settings.min_shared):
         v = _verdict(settings, o.shared, o.containment, o.resemblance)
         if v:
             return DedupDecision(f"seed:{o.name}", v[0], v[1])

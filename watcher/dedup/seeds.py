@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Collection
 
+import numpy as np
+
 from ..errors import ConfigError
 from . import crosslingual
 from .shingles import SIZE, paragraphs, text_shingles
@@ -50,6 +52,9 @@ class SeedIndex:
         for i, s in enumerate(seeds):
             for h in s.shingles:
                 self._postings.setdefault(h, []).append(i)
+        # Every seed shingle, sorted: one vectorised lookup tells which of an item's shingles any seed
+        # has. Most items share none or a handful, and only those are counted seed by seed.
+        self._all = np.array(sorted(self._postings), dtype=np.uint64)
         # Anchor document frequency among seeds: an anchor every seed has says nothing.
         self.anchor_df: dict[str, int] = {}
         for s in seeds:
@@ -87,17 +92,23 @@ class SeedIndex:
         """An index from {name: text}, without files (tests, benchmarks)."""
         return cls([_build(name, text, hashlib.sha256(text.encode()).hexdigest()) for name, text in texts.items()])
 
-    def overlaps(self, item: Collection[int], min_shared: int) -> list[SeedOverlap]:
-        """Seeds sharing at least `min_shared` shingles with the item (its distinct shingles), best
-        containment first."""
-        if not item or not self.seeds:
+    def overlaps(self, item: np.ndarray | Collection[int], min_shared: int) -> list[SeedOverlap]:
+        """Seeds sharing at least `min_shared` shingles with the item (its distinct shingles: a uint64
+        array, or ints), best containment first."""
+        n = len(item)
+        if not n or not len(self._all):
             return []
+        hashes = np.asarray(item, dtype=np.uint64)
+        at = np.searchsorted(self._all, hashes)
+        at[at == len(self._all)] = 0
+        held = hashes[self._all[at] == hashes]
+        if len(held) < max(min_shared, 1):
+            return []  # no seed can share min_shared: fewer than that are in any seed at all
         counts: dict[int, int] = {}
-        for h in item:
-            for i in self._postings.get(h, ()):
+        for h in held.tolist():
+            for i in self._postings[h]:
                 counts[i] = counts.get(i, 0) + 1
         out = []
-        n = len(item)
         for i, shared in counts.items():
             if shared < min_shared:
                 continue
