@@ -35,7 +35,17 @@ from .fingerprint import Fingerprint
 from .seeds import SeedIndex
 from .shingles import text_shingles
 
-__all__ = ["Candidate", "Repoint", "decide", "adopt_later", "index_keys", "indexable"]
+__all__ = ["Candidate", "Repoint", "UNCHECKED", "decide", "seed_verdict", "adopt_later", "index_keys", "indexable"]
+
+
+class _Unchecked:
+    """Candidate.seed before anyone compared the item with the seeds."""
+
+    def __repr__(self) -> str:
+        return "UNCHECKED"
+
+
+UNCHECKED = _Unchecked()
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,9 @@ class Candidate:
     published: datetime
     fingerprint: Fingerprint
     link_key: str | None  # links.canonical_link(link)
+    # seed_verdict() of the item, when it was made where the fingerprint was made (a parser worker, for
+    # an item that hits no keyword: its shingles are then not sent to the storing process at all).
+    seed: DedupDecision | None | _Unchecked = UNCHECKED
 
     @property
     def epoch(self) -> int:
@@ -101,7 +114,8 @@ def _root(n: Neighbour, direct: DedupDecision) -> DedupDecision:
     return direct
 
 
-def _by_seed(fp: Fingerprint, seeds: SeedIndex, settings: DedupSettings) -> DedupDecision | None:
+def seed_verdict(fp: Fingerprint, seeds: SeedIndex, settings: DedupSettings) -> DedupDecision | None:
+    """Does this text repeat a seed (check 2)? The best seed by containment whose overlap passes."""
     for o in seeds.overlaps(fp.full, settings.min_shared):
         v = _verdict(settings, o.shared, o.containment, o.resemblance)
         if v:
@@ -141,7 +155,7 @@ def decide(candidate: Candidate, neighbours: Neighbours, seeds: SeedIndex,
             if (n.published, n.id) < me:
                 return _root(n, DedupDecision(f"item:{n.id}", "link", 1.0))
             break  # the earliest is not earlier: none is
-    found = _by_seed(fp, seeds, settings)
+    found = seed_verdict(fp, seeds, settings) if isinstance(candidate.seed, _Unchecked) else candidate.seed
     if found:
         return found
     if indexable(fp, settings):
