@@ -125,3 +125,24 @@ def test_rendering_a_built_digest_writes_nothing_and_the_atom_feed_comes_from_th
     files = digest.write_files(cfg, db, result.digest)
     atom = files[-1].read_text(encoding="utf-8")
     assert atom.count("<entry>") == 1 and "2026-11-20" in atom
+
+
+@pytest.mark.parametrize("savepoint", [True, False])
+def test_a_write_inside_a_transaction_is_undone_with_it_whether_or_not_it_has_a_savepoint(tmp_path, savepoint):
+    # The pipeline stores many sources in one transaction without a savepoint each (ingest.store_source):
+    # an error in one must still leave nothing of the batch behind.
+    db = store.connect(tmp_path / "watcher.db")
+    store.apply(db, [store.SourceDeferred("nobody", "x")])  # a no-op write: the store exists
+    db.execute("INSERT INTO sources (name, url) VALUES ('a', 'http://127.0.0.1/a')")
+    with pytest.raises(RuntimeError):
+        with store.write(db):
+            store.apply(db, [store.SourceDeferred("a", "first")])
+            with store.write(db, savepoint=savepoint):
+                store.apply(db, [store.SourceDeferred("a", "second")])
+                raise RuntimeError("a bug while storing one source")
+    assert db.execute("SELECT deferred FROM sources WHERE name = 'a'").fetchone()[0] is None
+    # Without an error, the inner block's writes are the outer transaction's.
+    with store.write(db):
+        with store.write(db, savepoint=savepoint):
+            store.apply(db, [store.SourceDeferred("a", "kept")])
+    assert db.execute("SELECT deferred FROM sources WHERE name = 'a'").fetchone()[0] == "kept"

@@ -3,7 +3,7 @@
     select sources  ->  fetch all (async, bounded)  ->  parse, match, fingerprint each (worker
                         processes; whole only with a keyword hit, else for the seeds only)
                     ->  per source, all or nothing: dedup every entry and store it (one writer
-                        coroutine; sources ready together share a transaction, each in a savepoint)
+                        coroutine; sources ready together share a transaction)
 
 Where each step lives:
     fetched        watcher/fetch.py      Fetcher.fetch()  -> FetchResult
@@ -300,7 +300,8 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
             with store.write(db):
                 deadline = time.monotonic() + BATCH_SECONDS
                 while True:
-                    # Each source is still all-or-nothing: a savepoint inside the batch's transaction.
+                    # Each source is still all or nothing: an error storing one ends the poll, and this
+                    # transaction is rolled back (its sources are fetched again next poll).
                     if r.result.deferred:
                         outcomes[r.index] = store_deferred(db, r.source, r.result.deferred)
                     else:

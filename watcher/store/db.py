@@ -416,15 +416,21 @@ _savepoints = itertools.count()
 
 
 @contextmanager
-def write(db: sqlite_utils.Database, *, dry_run: bool = False) -> Iterator[sqlite_utils.Database]:
+def write(db: sqlite_utils.Database, *, dry_run: bool = False, savepoint: bool = True
+          ) -> Iterator[sqlite_utils.Database]:
     """One write transaction that holds the lock from its first statement (BEGIN IMMEDIATE); inside
-    another, a savepoint. dry_run: everything done inside is rolled back at the end.
+    another, a savepoint, or with savepoint=False simply the caller's transaction (for a caller whose
+    error ends the outer transaction anyway: a savepoint copies every page it first changes to a
+    sub-journal). dry_run: everything done inside is rolled back at the end.
 
     On a store opened read-only it is a plain read transaction (one consistent snapshot), so code that
     would write only when asked (`digest --dry-run`) reads a read-only store; a write inside it is then
     refused with StoreReadOnlyError.
     """
     conn = db.conn
+    if conn.in_transaction and not savepoint and not dry_run:
+        yield db
+        return
     if conn.in_transaction:
         name = f"w{next(_savepoints)}"
         conn.execute(f"SAVEPOINT {name}")
