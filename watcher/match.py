@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import ahocorasick
 
@@ -246,15 +247,18 @@ class Matcher:
                 return True
         return False
 
-    def match(self, title: str, summary: str, content: str, language: str | None = None) -> model.MatchResult:
+    def match(self, title: str, summary: str, content: str, language: str | None = None,
+              folded_fields: Sequence[str] | None = None) -> model.MatchResult:
+        """The item's score, topics and hits. folded_fields: normalize.fold of title, summary and
+        content, when the caller has them (prepare.py folds an entry once for matching and dedup)."""
         lang = normalise_language(language)
         texts = {"title": title or "", "summary": summary or "", "content": content or ""}
         folded: dict[str, str] = {}
         by_field: dict[str, list[_Span]] = {}
-        for f in FIELDS:
+        for i, f in enumerate(FIELDS):
             if not texts[f]:
                 continue
-            ft = fold(texts[f])
+            ft = fold(texts[f]) if folded_fields is None else folded_fields[i]
             spans = self._scan(ft, lang)
             if spans:
                 folded[f] = ft

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import hashlib
 
 from .dedup.fingerprint import Fingerprint, fingerprint, worth_fingerprinting
+from .dedup.shingles import fold_text
 from .lifeline import bind_to_parent
 from .links import canonical_link
 from .match import Matcher
@@ -61,13 +62,15 @@ def item_language(source_language: str | None, entry: EntryData, feed: FeedData)
 
 def prepare_entry(matcher: Matcher, feed: FeedData, entry: EntryData, source_language: str | None) -> PreparedEntry:
     language = item_language(source_language, entry, feed)
-    match = matcher.match(entry.title, entry.summary, entry.content, language)
+    # Each field is folded once, for the matcher and the fingerprint both.
+    folded = [fold_text(entry.title), fold_text(entry.summary), fold_text(entry.content)]
+    match = matcher.match(entry.title, entry.summary, entry.content, language, [f.flat for f in folded])
     return PreparedEntry(
         entry=entry,
         language=language,
         match=match,
         fingerprint=fingerprint(entry.title, entry.summary, entry.content, language,
-                                seeds_only=not worth_fingerprinting(match.score)),
+                                seeds_only=not worth_fingerprinting(match.score), folded=folded),
         canonical_link=canonical_link(entry.link),
         content_hash=content_hash(entry),
     )

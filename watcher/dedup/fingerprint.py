@@ -7,12 +7,13 @@ A pure function of the text, with no store: the pipeline computes it in its work
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from . import crosslingual
 from .index import LEAD_TOKENS, keys_for
-from .shingles import SIZE, distinct, folded_paragraphs, segments
+from .shingles import SIZE, FoldedText, distinct, fold_text, segments
 
 __all__ = ["Fingerprint", "fingerprint", "worth_fingerprinting"]
 
@@ -63,20 +64,19 @@ def worth_fingerprinting(score: float) -> bool:
 
 
 def fingerprint(title: str, summary: str, content: str, language: str | None, *,
-                seeds_only: bool = False) -> Fingerprint:
+                seeds_only: bool = False, folded: Sequence[FoldedText] | None = None) -> Fingerprint:
     """Fingerprint of an item's text. Each part is folded once, and everything below reads that fold:
     the paragraphs for the full shingle set, the body's first LEAD_TOKENS tokens for the lead, the
     folded text for the anchors; all shingles (lead too) are hashed in one numpy pass.
 
     seeds_only: only the full shingle set, what checking against the seeds needs (less than half the
     cost: no lead, no MinHash keys, no anchors), for an item not worth_fingerprinting. It is not
-    indexed, and it is not checked against other items or, for lack of anchors, across languages."""
-    folded: list[str] = []
-    paras: list[list[str]] = []
-    for part in (title, summary, content):
-        f, p = folded_paragraphs(part)
-        folded.append(f)
-        paras.append(p)
+    indexed, and it is not checked against other items or, for lack of anchors, across languages.
+
+    folded: the three texts already folded (shingles.fold_text), when the caller has them: prepare.py
+    folds an entry once for matching and fingerprinting."""
+    parts = folded if folded is not None else [fold_text(part) for part in (title, summary, content)]
+    paras = [p.paragraphs for p in parts]
     seen: set[str] = set()
     segs: list[str] = []
     for p in paras:
@@ -111,5 +111,5 @@ def fingerprint(title: str, summary: str, content: str, language: str | None, *,
     if full.size:
         differs = lead.size and not np.array_equal(lead, full)
         keys = np.asarray(keys_for(full_arr, s.windows[cut:] if differs else None), dtype=np.int64).tobytes()
-    return Fingerprint(full.tobytes(), lead.tobytes(), frozenset(crosslingual.anchors(text, lang, folded)), lang,
-                       keys)
+    anchors = frozenset(crosslingual.anchors(text, lang, [p.text for p in parts]))
+    return Fingerprint(full.tobytes(), lead.tobytes(), anchors, lang, keys)

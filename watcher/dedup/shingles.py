@@ -27,7 +27,7 @@ import numpy as np
 from ..normalize import fold, fold_table
 
 __all__ = ["SIZE", "tokens", "shingles", "text_shingles", "paragraphs", "Segments", "segments",
-           "segment_shingles"]
+           "segment_shingles", "FoldedText", "fold_text", "folded_paragraphs"]
 
 SIZE = 3  # words (or CJK characters) per shingle; measured in bench/dedup.py --measure
 # One CJK/kana character is one token; a run of anything else that is not a space is one token.
@@ -53,10 +53,12 @@ _PFOLD = fold_table({ord("\n"): "\n", ord("\r"): "\n", 0x2029: "\n"})
 # Long texts are folded through a numpy table instead: a code point in, a code point out, for the
 # characters whose fold is one character (almost all), learned from _PFOLD as they are first seen.
 _UNKNOWN = 0xFFFFFFFF  # not seen yet
-_MULTI = 0xFFFFFFFE  # folds to several characters ("ß", "ﬁ", "½"): the text takes the translate route
+_MULTI = 0xFFFFFFFE  # folds to several characters ("ß", "ﬁ", "™", Hangul), or beyond the table (emoji)
 _DROP = 0x01  # folds to nothing (soft hyphen, tatweel, marks): no fold yields U+0001, so it marks them
 _cp_fold = np.full(0x10000, _UNKNOWN, dtype=np.uint32)
 _LONG = 256  # below this many characters str.translate is the faster
+_SPLICE = 64  # at most this many characters of a long text are folded one by one; beyond, all are
+_CJK_FIRST = 0x3040  # the first code point _CJK matches
 
 
 def _learn(cps: list[int]) -> None:
@@ -74,23 +76,77 @@ def _learn(cps: list[int]) -> None:
             _cp_fold[cp] = _MULTI
 
 
-def _fold_keeping_breaks(text: str) -> str:
-    """text.translate(_PFOLD), up to the length of runs of spaces."""
+def _fold_keeping_breaks(text: str) -> tuple[str, bool]:
+    """(text.translate(_PFOLD) up to the length of runs of spaces, whether it may hold CJK).
+
+    A long text goes through the numpy table; the few characters the table cannot give (several
+    characters, or beyond it) have their folds spliced in. The CJK answer is False only when the folded
+    text surely has none (no code point as high as the first CJK one)."""
     if len(text) < _LONG:
-        return text.translate(_PFOLD)
+        folded = text.translate(_PFOLD)
+        return folded, not folded.isascii()
     cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    if cp.max() > 0xFFFF:  # beyond the table (emoji): the plain way
-        return text.translate(_PFOLD)
-    out = _cp_fold[cp]
-    if out.max() >= _MULTI:
+    astral = cp.max() > 0xFFFF
+    out = _cp_fold[cp & 0xFFFF] if astral else _cp_fold[cp]
+    if astral:
+        out[cp > 0xFFFF] = _MULTI
+    top = int(out.max())
+    if top >= _MULTI:
         unknown = out == _UNKNOWN
         if unknown.any():
             _learn(np.unique(cp[unknown]).tolist())
-            out = _cp_fold[cp]
-        if out.max() >= _MULTI:
-            return text.translate(_PFOLD)
-    folded = out.tobytes().decode("utf-32-le")
-    return folded.replace("\x01", "") if "\x01" in folded else folded
+            out = _cp_fold[cp & 0xFFFF] if astral else _cp_fold[cp]
+            if astral:
+                out[cp > 0xFFFF] = _MULTI
+            top = int(out.max())
+    if top >= _MULTI:
+        at = np.flatnonzero(out >= _MULTI).tolist()
+        if len(at) > _SPLICE:
+            folded = text.translate(_PFOLD)
+            return folded, not folded.isascii()
+        pieces = []
+        prev = 0
+        for i in at:
+            pieces.append(out[prev:i].tobytes().decode("utf-32-le"))
+            pieces.append(_PFOLD[ord(text[i])])
+            prev = i + 1
+        pieces.append(out[prev:].tobytes().decode("utf-32-le"))
+        folded = "".join(pieces)
+        cjk = True
+    else:
+        folded = out.tobytes().decode("utf-32-le")
+        cjk = top >= _CJK_FIRST
+    return (folded.replace("\x01", "") if "\x01" in folded else folded), cjk
+
+
+@dataclass(frozen=True)
+class FoldedText:
+    """One text folded once, in the forms keyword matching and shingling read.
+
+    text: folded with its line breaks kept (runs of spaces may be shorter than `fold` makes them);
+    paragraphs: its lines as token strings (see `folded_paragraphs`); flat: exactly `fold(original)`.
+    """
+
+    text: str
+    paragraphs: list[str]
+    flat: str
+
+
+def fold_text(text: str) -> FoldedText:
+    """Fold a text once for both `Matcher.match` (flat) and `fingerprint` (text, paragraphs).
+
+    Without CJK a paragraph's token string is its words joined by single spaces, so the paragraphs'
+    token strings, joined by single spaces, are the text's words so joined: `fold` of the text. (With
+    CJK every character is a token of its own and the paragraphs no longer spell the fold.)
+    """
+    if not text:
+        return FoldedText("", [], "")
+    t, maybe_cjk = _fold_keeping_breaks(text)
+    pieces = t.split("\n")
+    if maybe_cjk and _CJK.search(t):
+        return FoldedText(t, [" ".join(_TOKEN.findall(p)) for p in pieces], " ".join(t.split()))
+    paras = [" ".join(p.split()) for p in pieces]
+    return FoldedText(t, paras, " ".join([p for p in paras if p]) if len(paras) > 1 else paras[0])
 
 
 def folded_paragraphs(text: str) -> tuple[str, list[str]]:
@@ -100,13 +156,8 @@ def folded_paragraphs(text: str) -> tuple[str, list[str]]:
     paragraphs are in order, repeats included. In the folded text a run of spaces may be shorter
     than `fold` would make it before collapsing it, nothing else differs.
     """
-    if not text:
-        return "", []
-    t = _fold_keeping_breaks(text)
-    pieces = t.split("\n")
-    if _CJK.search(t):
-        return t, [" ".join(_TOKEN.findall(p)) for p in pieces]
-    return t, [" ".join(p.split()) for p in pieces]
+    f = fold_text(text)
+    return f.text, f.paragraphs
 
 
 # --- hashing ---------------------------------------------------------------------------------------
