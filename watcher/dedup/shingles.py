@@ -19,7 +19,7 @@ Nothing here costs a Python call per token or per shingle.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -229,11 +229,13 @@ class Segments:
 
     `windows` holds, string by string and in order, the hashes of each string's runs of SIZE tokens
     (a string of L >= SIZE tokens has L - SIZE + 1 of them); `short` holds (string index, hash) for
-    the strings shorter than SIZE tokens, which are one shingle each.
+    the strings shorter than SIZE tokens, which are one shingle each; `tokens` how many tokens each
+    string has (so which windows are whose).
     """
 
     windows: np.ndarray
     short: list[tuple[int, int]]
+    tokens: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
 
 
 def segments(segs: Sequence[str], size: int = SIZE) -> Segments:
@@ -250,14 +252,14 @@ def segments(segs: Sequence[str], size: int = SIZE) -> Segments:
             short.append((i, _short(h[e - int(counts[i]):e].tolist())))
     n = len(h) - size + 1
     if n <= 0:
-        return Segments(np.empty(0, dtype=np.uint64), short)
+        return Segments(np.empty(0, dtype=np.uint64), short, counts)
     acc = np.full(n, np.uint64(size), dtype=np.uint64)
     for j in range(size):
         acc *= _MIX[j]
         acc += h[j:j + n]
     _finish(acc)
     # Keep the windows that end inside the string they start in.
-    return Segments(acc[np.repeat(ends, counts)[:n] - np.arange(n, dtype=np.intp) >= size], short)
+    return Segments(acc[np.repeat(ends, counts)[:n] - np.arange(n, dtype=np.intp) >= size], short, counts)
 
 
 def segment_shingles(s: Segments) -> set[int]:
