@@ -22,6 +22,7 @@ the title. The item is relevant when the score reaches the list's threshold.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -163,16 +164,21 @@ def _edges(text: str, start: int, end: int, e: _Entry) -> tuple[int, int] | None
     return lo, hi
 
 
+_CJK_CHAR = re.compile("[\u3400-\u9fff]")
+# The rest of a token from its first character that is not Chinese: one match per token that has one.
+_NON_CJK_TOKEN = re.compile("[^\\s\u3400-\u9fff]\\S*")
+
+
 def _words_between(text: str, a: _Span, b: _Span) -> int:
-    """Words separating two spans (0 if they touch or overlap); each Chinese character is a word."""
+    """Words separating two spans (0 if they touch or overlap): each Chinese character is a word, and
+    so is each white-space-separated token with anything else in it."""
     lo, hi = (a.end, b.start) if a.end <= b.start else (b.end, a.start)
     if hi <= lo:
         return 0
-    words = 0
-    for token in text[lo:hi].split():
-        cjk = sum(1 for c in token if "\u3400" <= c <= "\u9fff")
-        words += cjk + (1 if cjk < len(token) else 0)
-    return words
+    between = text[lo:hi]
+    if between.isascii():
+        return len(between.split())
+    return len(_CJK_CHAR.findall(between)) + len(_NON_CJK_TOKEN.findall(between))
 
 
 class Matcher:

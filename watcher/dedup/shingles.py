@@ -171,19 +171,22 @@ _P_INV = pow(_P, -1, 1 << 64)
 _tables: tuple[np.ndarray, np.ndarray] = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64))
 
 
+_CHUNK = 1 << 20  # bytes hashed per numpy pass, at most (unless one token is longer)
+
+
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(_P**i, _P**-i) mod 2**64 for i in 0 .. at least n-1."""
+    """(_P**i, _P**-i) mod 2**64 for i in 0 .. at least n-1. Tables up to _CHUNK long are kept."""
     global _tables
     if len(_tables[0]) >= n:
         return _tables
-    m = max(n, 2 * len(_tables[0]), 4096)
+    m = max(n, min(2 * len(_tables[0]), _CHUNK), 4096)
     out = []
     for base in (_P, _P_INV):
         t = np.empty(m, dtype=np.uint64)
         t[0] = 1
         t[1:] = np.cumprod(np.full(m - 1, base, dtype=np.uint64))
         out.append(t)
-    if m <= 1 << 20:  # kept for the next text, unless one huge text asked for it
+    if m <= _CHUNK:  # kept for the next text, unless one huge token asked for more
         _tables = (out[0], out[1])
     return out[0], out[1]
 
@@ -192,15 +195,30 @@ def _token_hashes(buf: bytes) -> np.ndarray:
     """One hash per token of `buf`: tokens each followed by exactly one space (byte 0x20).
 
     A token's hash is sum(byte[k] * _P**k) over its bytes and that space. Computed for all tokens at
-    once: each byte is weighted by _P to the power of its place in the whole buffer, the weights are
-    summed per token, and the sum multiplied by _P to minus the token's start.
+    once: each byte is weighted by _P to the power of its place in the buffer, the weights are
+    summed per token, and the sum multiplied by _P to minus the token's start. A token's hash does not
+    depend on where it lies, so a buffer longer than _CHUNK (a whole feed's items) is hashed in
+    pieces of whole tokens, and the power tables stay small enough to keep.
     """
     b = np.frombuffer(buf, dtype=np.uint8)
-    starts = np.flatnonzero(b == 32)
-    starts[1:] = starts[:-1] + 1
+    ends = np.flatnonzero(b == 32)
+    starts = np.empty_like(ends)
     starts[0] = 0
-    pw, ipw = _powers(len(b))
-    return np.add.reduceat(b * pw[:len(b)], starts) * ipw[starts]
+    starts[1:] = ends[:-1] + 1
+    if len(b) <= _CHUNK:
+        pw, ipw = _powers(len(b))
+        return np.add.reduceat(b * pw[:len(b)], starts) * ipw[starts]
+    out = []
+    i, n = 0, len(starts)
+    while i < n:
+        lo = int(starts[i])
+        j = max(int(np.searchsorted(ends, lo + _CHUNK)), i + 1)  # the tokens that end inside the piece
+        piece = b[lo:int(ends[j - 1]) + 1]
+        st = starts[i:j] - lo
+        pw, ipw = _powers(len(piece))
+        out.append(np.add.reduceat(piece * pw[:len(piece)], st) * ipw[st])
+        i = j
+    return np.concatenate(out)
 
 
 def _finish(acc: np.ndarray) -> np.ndarray:
