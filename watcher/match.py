@@ -210,17 +210,30 @@ class Matcher:
         for key, entries in table.items():
             self._auto.add_word(key, tuple(entries))
         self._auto.make_automaton()
-        # The keys of the rules' terms alone. An item none of them occurs in, edges unchecked, can
-        # have no term hit, so its score is 0 whatever its context words: nine items in ten of the
-        # real feeds, which this smaller automaton (no context words, which are common) lets through
-        # at half the cost of a full scan.
+        # Which items can have a term hit at all. An item with none scores 0 whatever its context
+        # words, and the full scan (context words are common) is the costly part: these automata hold
+        # the rules' term keys alone, and an item none of them occurs in is NO_MATCH at once.
+        # In folded text that is all ASCII (most English and Vietnamese) the only characters are
+        # [a-z0-9 ], so a term whose edges pass _edges stands between spaces (or the ends), with at
+        # most "s" or "es" after it unless it is a prefix (*): padded, the text must hold " key ",
+        # " keys ", " keyes " or, for a prefix, " key". "bill" in "billion" (four real items in ten
+        # hold one) then no longer sends an item to the full scan. Other text: the bare keys.
         self._terms: ahocorasick.Automaton | None = None
-        term_keys = [key for key, entries in table.items() if any(e.kind == TERM for e in entries)]
-        if term_keys:
+        self._ascii_terms: ahocorasick.Automaton | None = None
+        terms = {key: [e for e in entries if e.kind == TERM] for key, entries in table.items()}
+        terms = {key: entries for key, entries in terms.items() if entries}
+        if terms:
             self._terms = ahocorasick.Automaton()
-            for key in term_keys:
+            for key in terms:
                 self._terms.add_word(key, None)
             self._terms.make_automaton()
+            ascii_keys = [(key, any(e.prefix for e in entries)) for key, entries in terms.items() if key.isascii()]
+            if ascii_keys:
+                self._ascii_terms = ahocorasick.Automaton()
+                for key, prefix in ascii_keys:
+                    for variant in ([f" {key}"] if prefix else [f" {key} ", f" {key}s ", f" {key}es "]):
+                        self._ascii_terms.add_word(variant, None)
+                self._ascii_terms.make_automaton()
 
     @classmethod
     def from_list(cls, kl: KeywordList) -> "Matcher":
@@ -252,6 +265,15 @@ class Matcher:
             spans = [s for s in spans if not any(s.start < g.end and g.start < s.end for g in ignored)]
         return spans
 
+    def _may_hold_term(self, folded: str) -> bool:
+        """False only when no term of the list can pass its edge checks in this folded text."""
+        if folded.isascii():
+            if self._ascii_terms is None:
+                return False
+            return next(self._ascii_terms.iter(f" {folded} "), None) is not None
+        assert self._terms is not None
+        return next(self._terms.iter(folded), None) is not None
+
     def mentions(self, title: str, summary: str, language: str | None = None) -> bool:
         """Whether the title or teaser names a term of the list, before its rule's context (`with:`,
         `near:`) and `unless:` are applied. Used by watcher/fulltext: a teaser of 160 characters rarely
@@ -272,8 +294,7 @@ class Matcher:
         texts = {"title": title or "", "summary": summary or "", "content": content or ""}
         fts = [(f, fold(texts[f]) if folded_fields is None else folded_fields[i])
                for i, f in enumerate(FIELDS) if texts[f]]
-        terms = self._terms
-        if terms is not None and not any(next(terms.iter(ft), None) is not None for _, ft in fts if ft):
+        if self._terms is not None and not any(self._may_hold_term(ft) for _, ft in fts if ft):
             return model.NO_MATCH
         folded: dict[str, str] = {}
         by_field: dict[str, list[_Span]] = {}
