@@ -61,13 +61,22 @@ def _host(netloc: str) -> str:
     return name
 
 
+# A path made only of these needs no decoding and re-encoding: quote(unquote(path)) is the path.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/:@!$&'()*+,;=~._-]*")
+_SLASHES = re.compile(r"/{2,}")
+_AMP_DIR = re.compile(r"/amp(?=/|$)", re.IGNORECASE)
+_AMP_SUFFIX = re.compile(r"\.amp(\.html?)?$", re.IGNORECASE)
+
+
 def _path(path: str) -> str:
     # Decode then re-encode, so "%7E" and "~", "%C3%A9" and "é" give one spelling.
-    path = quote(unquote(path), safe="/:@!$&'()*+,;=~-._")
-    path = re.sub(r"/{2,}", "/", path)
+    if not _PLAIN_PATH.fullmatch(path):
+        path = quote(unquote(path), safe="/:@!$&'()*+,;=~-._")
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
     # AMP renderings: /amp/story, /story/amp, /story.amp.html -> /story
-    path = re.sub(r"/amp(?=/|$)", "", path, flags=re.IGNORECASE)
-    path = re.sub(r"\.amp(\.html?)?$", r"\1", path, flags=re.IGNORECASE)
+    path = _AMP_DIR.sub("", path)
+    path = _AMP_SUFFIX.sub(r"\1", path)
     path = path.rstrip("/")
     return path or ""
 

@@ -22,8 +22,10 @@ the title. The item is relevant when the score reaches the list's threshold.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import ahocorasick
 
@@ -162,16 +164,21 @@ def _edges(text: str, start: int, end: int, e: _Entry) -> tuple[int, int] | None
     return lo, hi
 
 
+_CJK_CHAR = re.compile("[\u3400-\u9fff]")
+# The rest of a token from its first character that is not Chinese: one match per token that has one.
+_NON_CJK_TOKEN = re.compile("[^\\s\u3400-\u9fff]\\S*")
+
+
 def _words_between(text: str, a: _Span, b: _Span) -> int:
-    """Words separating two spans (0 if they touch or overlap); each Chinese character is a word."""
+    """Words separating two spans (0 if they touch or overlap): each Chinese character is a word, and
+    so is each white-space-separated token with anything else in it."""
     lo, hi = (a.end, b.start) if a.end <= b.start else (b.end, a.start)
     if hi <= lo:
         return 0
-    words = 0
-    for token in text[lo:hi].split():
-        cjk = sum(1 for c in token if "\u3400" <= c <= "\u9fff")
-        words += cjk + (1 if cjk < len(token) else 0)
-    return words
+    between = text[lo:hi]
+    if between.isascii():
+        return len(between.split())
+    return len(_CJK_CHAR.findall(between)) + len(_NON_CJK_TOKEN.findall(between))
 
 
 class Matcher:
@@ -203,6 +210,30 @@ class Matcher:
         for key, entries in table.items():
             self._auto.add_word(key, tuple(entries))
         self._auto.make_automaton()
+        # Which items can have a term hit at all. An item with none scores 0 whatever its context
+        # words, and the full scan (context words are common) is the costly part: these automata hold
+        # the rules' term keys alone, and an item none of them occurs in is NO_MATCH at once.
+        # In folded text that is all ASCII (most English and Vietnamese) the only characters are
+        # [a-z0-9 ], so a term whose edges pass _edges stands between spaces (or the ends), with at
+        # most "s" or "es" after it unless it is a prefix (*): padded, the text must hold " key ",
+        # " keys ", " keyes " or, for a prefix, " key". "bill" in "billion" (four real items in ten
+        # hold one) then no longer sends an item to the full scan. Other text: the bare keys.
+        self._terms: ahocorasick.Automaton | None = None
+        self._ascii_terms: ahocorasick.Automaton | None = None
+        terms = {key: [e for e in entries if e.kind == TERM] for key, entries in table.items()}
+        terms = {key: entries for key, entries in terms.items() if entries}
+        if terms:
+            self._terms = ahocorasick.Automaton()
+            for key in terms:
+                self._terms.add_word(key, None)
+            self._terms.make_automaton()
+            ascii_keys = [(key, any(e.prefix for e in entries)) for key, entries in terms.items() if key.isascii()]
+            if ascii_keys:
+                self._ascii_terms = ahocorasick.Automaton()
+                for key, prefix in ascii_keys:
+                    for variant in ([f" {key}"] if prefix else [f" {key} ", f" {key}s ", f" {key}es "]):
+                        self._ascii_terms.add_word(variant, None)
+                self._ascii_terms.make_automaton()
 
     @classmethod
     def from_list(cls, kl: KeywordList) -> "Matcher":
@@ -234,6 +265,15 @@ class Matcher:
             spans = [s for s in spans if not any(s.start < g.end and g.start < s.end for g in ignored)]
         return spans
 
+    def _may_hold_term(self, folded: str) -> bool:
+        """False only when no term of the list can pass its edge checks in this folded text."""
+        if folded.isascii():
+            if self._ascii_terms is None:
+                return False
+            return next(self._ascii_terms.iter(f" {folded} "), None) is not None
+        assert self._terms is not None
+        return next(self._terms.iter(folded), None) is not None
+
     def mentions(self, title: str, summary: str, language: str | None = None) -> bool:
         """Whether the title or teaser names a term of the list, before its rule's context (`with:`,
         `near:`) and `unless:` are applied. Used by watcher/fulltext: a teaser of 160 characters rarely
@@ -246,15 +286,19 @@ class Matcher:
                 return True
         return False
 
-    def match(self, title: str, summary: str, content: str, language: str | None = None) -> model.MatchResult:
+    def match(self, title: str, summary: str, content: str, language: str | None = None,
+              folded_fields: Sequence[str] | None = None) -> model.MatchResult:
+        """The item's score, topics and hits. folded_fields: normalize.fold of title, summary and
+        content, when the caller has them (prepare.py folds an entry once for matching and dedup)."""
         lang = normalise_language(language)
         texts = {"title": title or "", "summary": summary or "", "content": content or ""}
+        fts = [(f, fold(texts[f]) if folded_fields is None else folded_fields[i])
+               for i, f in enumerate(FIELDS) if texts[f]]
+        if self._terms is not None and not any(self._may_hold_term(ft) for _, ft in fts if ft):
+            return model.NO_MATCH
         folded: dict[str, str] = {}
         by_field: dict[str, list[_Span]] = {}
-        for f in FIELDS:
-            if not texts[f]:
-                continue
-            ft = fold(texts[f])
+        for f, ft in fts:
             spans = self._scan(ft, lang)
             if spans:
                 folded[f] = ft

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import hashlib
 
-from .dedup.fingerprint import Fingerprint, fingerprint, worth_fingerprinting
+from .dedup.fingerprint import Fingerprint, fingerprint, seeds_only_fingerprints, worth_fingerprinting
+from .dedup.shingles import fold_text
 from .lifeline import bind_to_parent
 from .links import canonical_link
 from .match import Matcher
@@ -60,17 +61,31 @@ def item_language(source_language: str | None, entry: EntryData, feed: FeedData)
 
 
 def prepare_entry(matcher: Matcher, feed: FeedData, entry: EntryData, source_language: str | None) -> PreparedEntry:
-    language = item_language(source_language, entry, feed)
-    match = matcher.match(entry.title, entry.summary, entry.content, language)
-    return PreparedEntry(
-        entry=entry,
-        language=language,
-        match=match,
-        fingerprint=fingerprint(entry.title, entry.summary, entry.content, language,
-                                seeds_only=not worth_fingerprinting(match.score)),
-        canonical_link=canonical_link(entry.link),
-        content_hash=content_hash(entry),
-    )
+    return prepare_entries(matcher, feed, [entry], source_language)[0]
+
+
+def prepare_entries(matcher: Matcher, feed: FeedData, entries: list[EntryData],
+                    source_language: str | None) -> list[PreparedEntry]:
+    """Match and fingerprint a feed's entries. Each field is folded once, for the matcher and the
+    fingerprint both; the entries that hit no keyword (nearly all) get their seeds-only
+    fingerprints in one batch."""
+    languages = [item_language(source_language, e, feed) for e in entries]
+    folded = [(fold_text(e.title), fold_text(e.summary), fold_text(e.content)) for e in entries]
+    matches = [matcher.match(e.title, e.summary, e.content, lang, (t.flat, s.flat, c.flat))
+               for e, lang, (t, s, c) in zip(entries, languages, folded)]
+    whole = [worth_fingerprinting(m.score) for m in matches]
+    seeds_only = iter(seeds_only_fingerprints([(f, lang) for f, lang, w in zip(folded, languages, whole) if not w]))
+    out = []
+    for e, lang, f, m, w in zip(entries, languages, folded, matches, whole):
+        out.append(PreparedEntry(
+            entry=e,
+            language=lang,
+            match=m,
+            fingerprint=fingerprint(e.title, e.summary, e.content, lang, folded=f) if w else next(seeds_only),
+            canonical_link=canonical_link(e.link),
+            content_hash=content_hash(e),
+        ))
+    return out
 
 
 def prepare_feed(matcher: Matcher, content: bytes, headers: dict[str, str], url: str,
@@ -78,7 +93,7 @@ def prepare_feed(matcher: Matcher, content: bytes, headers: dict[str, str], url:
     feed = parse_feed(content, headers, url)
     if feed.failure is not None:
         return PreparedFeed(feed, [])
-    return PreparedFeed(feed, [prepare_entry(matcher, feed, e, source_language) for e in feed.entries])
+    return PreparedFeed(feed, prepare_entries(matcher, feed, feed.entries, source_language))
 
 
 # --- in a worker process ----------------------------------------------------------------------------

@@ -1,9 +1,16 @@
 """HTML fragments from feeds to the plain text that matching, dedup and review read.
 
 Paragraph-level elements become "\\n\\n", <br> becomes "\\n", everything else is joined with single
-spaces; scripts, styles and page furniture (nav, forms, iframes, ...) are dropped. Entities are
-unescaped. Most feed titles and many summaries carry no markup at all, so those never reach
-BeautifulSoup: parsing is the expensive part and this runs for every field of every entry.
+spaces; scripts, styles and page furniture (nav, forms, iframes, ...) are dropped, and so are ruby
+annotations (<rt>, <rp>: the reading of a character, not more text). Entities are unescaped. Most feed
+titles and many summaries carry no markup at all, so those never reach the parser: parsing is the
+expensive part and this runs for every field of every entry.
+
+The fragment goes through lxml's HTML parser (libxml2) with a parser target: the parser reports
+start tags, text and end tags as it reads, and the target writes the text out as they come, keeping
+only a stack of the open elements. No tree is built, and nothing recurses, so hostile HTML nested
+thousands of elements deep costs no more than flat HTML. (Until issue 10 this built a BeautifulSoup
+tree from the same parser's events and walked it: the same text, at three times the cost.)
 """
 
 from __future__ import annotations
@@ -12,8 +19,6 @@ import html
 import re
 import threading
 
-from bs4 import BeautifulSoup, CData, NavigableString, Tag
-from bs4.builder import LXMLTreeBuilder  # type: ignore[attr-defined]  # registered at import, not declared
 from lxml import etree
 
 __all__ = ["html_to_text", "collapse"]
@@ -34,9 +39,14 @@ _BLOCK = frozenset(
         "figcaption", "hr", "address", "details", "summary", "center", "body", "html",
     }
 )
+# Ruby annotations: their own text is dropped, their elements (a <br>, a <p>) still count.
+_QUIET = frozenset({"rt", "rp"})
 _BREAK = "\x00P"  # paragraph marker; no text node can contain NUL after the XML parser
 _LINE = "\x00L"  # <br> marker
 _LINES = re.compile(r" *\n *")
+
+# What an open element does when it closes, and to the text inside it.
+_INLINE, _PARA, _DROP, _MUTE = 0, 1, 2, 3
 
 
 def collapse(text: str) -> str:
@@ -45,55 +55,130 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-class _Builder(LXMLTreeBuilder):
-    """bs4's lxml HTML tree builder, keeping its lxml parser from one fragment to the next.
+class _Text:
+    """An lxml parser target: the text of one fragment, with paragraph and line markers.
 
-    The stock builder creates an lxml parser per document, and lxml inspects the target's method
-    signatures each time; for a feed's many short fragments that was a sixth of bs4's time. An lxml
-    parser is reusable after close(); after an error the builder is dropped (its retry, as bs4 makes
-    it, gets a fresh parser, and the next fragment a fresh builder). Attributes are not kept at all:
-    this module never reads them.
+    The parser's events always nest; should an end tag ever name an element that is not the innermost
+    open one, the elements above it close too, and an end tag for no open element is ignored (as a
+    tree builder would do).
     """
 
+    __slots__ = ("out", "names", "kinds", "dropping", "muted")
+
     def __init__(self) -> None:
-        super().__init__(multi_valued_attributes=None)
-        self._parsers: dict[str | None, etree.HTMLParser] = {}
-        self._no_namespaces: dict[str, str] = dict(self.active_namespace_prefixes[-1])
+        self.reset()
 
-    def default_parser(self, encoding: str | None) -> etree.HTMLParser:  # type: ignore[override]
-        parser = self._parsers.get(encoding)
-        if parser is None:
-            parser = etree.HTMLParser(target=self, recover=True, huge_tree=self.huge_tree, encoding=encoding)
-            self._parsers[encoding] = parser
-        return parser
+    def reset(self) -> None:
+        self.out: list[str] = []
+        self.names: list[str] = []  # the open elements, outermost first
+        self.kinds: list[int] = []
+        self.dropping = 0  # open elements whose content is dropped (junk, <br>)
+        self.muted = 0  # open <rt>/<rp>
 
-    # lxml's HTML parser reports no namespaces, and this module reads no attributes: bs4 gets the bare
-    # tag (the stock start() rebuilds each attribute dict twice and looks for namespaces per tag).
-    def start(self, tag: str, attrib: object, nsmap: object = None) -> None:  # type: ignore[override]
-        self.soup.handle_starttag(tag, None, None, {}, namespaces=self._no_namespaces)
+    def start(self, tag: str, attrib: object) -> None:
+        if self.dropping:
+            kind = _DROP
+        elif tag in _JUNK:
+            kind = _DROP
+        elif tag == "br":
+            self.out.append(_LINE)
+            kind = _DROP  # a <br> holds nothing; if a parser ever put something in one, it is not text
+        elif tag in _BLOCK:
+            self.out.append(_BREAK)
+            kind = _PARA
+        elif tag in _QUIET:
+            kind = _MUTE
+            self.muted += 1
+        else:
+            kind = _INLINE
+        if kind == _DROP:
+            self.dropping += 1
+        self.names.append(tag)
+        self.kinds.append(kind)
 
-    def end(self, tag: str) -> None:  # type: ignore[override]
-        self.soup.endData()
-        self.soup.handle_endtag(tag, None)
+    def end(self, tag: str) -> None:
+        names = self.names
+        if names and names[-1] == tag:
+            self._pop()
+        elif tag in names:
+            while self._pop() != tag:
+                pass
 
-    def feed(self, markup: str | bytes) -> None:  # type: ignore[override]
+    def _pop(self) -> str:
+        kind = self.kinds.pop()
+        if kind == _PARA:
+            self.out.append(_BREAK)
+        elif kind == _DROP:
+            self.dropping -= 1
+        elif kind == _MUTE:
+            self.muted -= 1
+        return self.names.pop()
+
+    def data(self, text: str) -> None:
+        if not self.dropping and not self.muted:
+            self.out.append(text)
+
+    # Comments, doctypes, processing instructions: not text.
+    def comment(self, text: str) -> None:
+        pass
+
+    def pi(self, target: str, data: str) -> None:
+        pass
+
+    def doctype(self, name: str, pubid: str, system: str) -> None:
+        pass
+
+    def close(self) -> list[str]:
+        while self.names:  # elements still open at the end close there
+            self._pop()
+        out = self.out
+        self.reset()
+        return out
+
+
+class _Parser:
+    """A reusable lxml HTML parser and its target, per encoding (None for str input).
+
+    Creating an lxml parser costs more than parsing a short fragment (lxml inspects the target each
+    time), and a parser is reusable after close(). After an error both are dropped and made anew."""
+
+    def __init__(self) -> None:
+        self.parsers: dict[str | None, tuple[etree.HTMLParser, _Text]] = {}
+
+    def pieces(self, markup: str | bytes, encoding: str | None) -> list[str]:
+        pair = self.parsers.get(encoding)
+        if pair is None:
+            target = _Text()
+            pair = self.parsers[encoding] = (etree.HTMLParser(target=target, recover=True, huge_tree=False,
+                                                              encoding=encoding), target)
+        parser, target = pair
         try:
-            super().feed(markup)
+            parser.feed(markup)
+            return parser.close()  # type: ignore[no-any-return]  # the target's close()
         except BaseException:
-            self._parsers.clear()
-            if getattr(_local, "builder", None) is self:
-                _local.builder = None
+            self.parsers.clear()
+            target.reset()
             raise
 
 
-_local = threading.local()  # a builder holds parse state: one per thread
+_local = threading.local()  # a parser holds parse state: one per thread
 
 
-def _soup(fragment: str) -> BeautifulSoup:
-    builder = getattr(_local, "builder", None)
-    if builder is None:
-        builder = _local.builder = _Builder()
-    return BeautifulSoup(fragment, builder=builder)
+def _pieces(fragment: str) -> list[str]:
+    """The fragment's text pieces and markers, in document order."""
+    p = getattr(_local, "parser", None)
+    if p is None:
+        p = _local.parser = _Parser()
+    if fragment[0] == "\ufeff":  # lxml misreads a str that starts with a byte order mark
+        fragment = fragment[1:]
+    try:
+        return p.pieces(fragment, None)
+    except (UnicodeDecodeError, LookupError, etree.ParserError):
+        # If lxml cannot take the str as it is, it can take its UTF-8.
+        return p.pieces(fragment.encode("utf8"), "utf8")
+    except BaseException:
+        _local.parser = None
+        raise
 
 
 def html_to_text(fragment: str | None) -> str:
@@ -105,35 +190,7 @@ def html_to_text(fragment: str | None) -> str:
             fragment = html.unescape(fragment)
         return collapse(fragment)
 
-    soup = _soup(fragment)
-    out: list[str] = []
-    # An explicit stack instead of recursion: hostile HTML can nest thousands of elements deep.
-    stack: list[object] = [iter(soup.contents)]
-    closers: list[str | None] = [None]
-    while stack:
-        node = next(stack[-1], None)  # type: ignore[call-overload]
-        if node is None:
-            stack.pop()
-            closer = closers.pop()
-            if closer:
-                out.append(closer)
-            continue
-        if isinstance(node, Tag):
-            name = node.name
-            if name in _JUNK:
-                continue
-            if name == "br":
-                out.append(_LINE)
-                continue
-            if name in _BLOCK:
-                out.append(_BREAK)
-                closers.append(_BREAK)
-            else:
-                closers.append(None)
-            stack.append(iter(node.contents))
-        elif type(node) is NavigableString or type(node) is CData:
-            out.append(node)
-        # Comments, doctypes, processing instructions: not text.
+    out = _pieces(fragment)
     # Source line breaks inside a paragraph are just spaces in HTML: every white space run of the text
     # becomes one space, in one pass over the whole text rather than one per text node (<br> is a
     # marker until then, so it survives as the one line break). Then paragraphs are the pieces

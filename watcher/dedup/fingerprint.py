@@ -7,14 +7,15 @@ A pure function of the text, with no store: the pipeline computes it in its work
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from . import crosslingual
 from .index import LEAD_TOKENS, keys_for
-from .shingles import SIZE, distinct, folded_paragraphs, segments
+from .shingles import SIZE, FoldedText, distinct, fold_text, segments
 
-__all__ = ["Fingerprint", "fingerprint", "worth_fingerprinting"]
+__all__ = ["Fingerprint", "fingerprint", "seeds_only_fingerprints", "worth_fingerprinting"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,31 +64,26 @@ def worth_fingerprinting(score: float) -> bool:
 
 
 def fingerprint(title: str, summary: str, content: str, language: str | None, *,
-                seeds_only: bool = False) -> Fingerprint:
+                seeds_only: bool = False, folded: Sequence[FoldedText] | None = None) -> Fingerprint:
     """Fingerprint of an item's text. Each part is folded once, and everything below reads that fold:
     the paragraphs for the full shingle set, the body's first LEAD_TOKENS tokens for the lead, the
     folded text for the anchors; all shingles (lead too) are hashed in one numpy pass.
 
     seeds_only: only the full shingle set, what checking against the seeds needs (less than half the
     cost: no lead, no MinHash keys, no anchors), for an item not worth_fingerprinting. It is not
-    indexed, and it is not checked against other items or, for lack of anchors, across languages."""
-    folded: list[str] = []
-    paras: list[list[str]] = []
-    for part in (title, summary, content):
-        f, p = folded_paragraphs(part)
-        folded.append(f)
-        paras.append(p)
+    indexed, and it is not checked against other items or, for lack of anchors, across languages.
+
+    folded: the three texts already folded (shingles.fold_text), when the caller has them: prepare.py
+    folds an entry once for matching and fingerprinting."""
+    parts = folded if folded is not None else [fold_text(part) for part in (title, summary, content)]
+    if seeds_only:
+        return seeds_only_fingerprints([(parts, language)])[0]
+    paras = [p.paragraphs for p in parts]
     seen: set[str] = set()
     segs: list[str] = []
     for p in paras:
         segs += distinct(p, seen)
     n_full = len(segs)
-    if seeds_only:
-        s = segments(segs)
-        full_arr = s.windows
-        if s.short:
-            full_arr = np.concatenate([full_arr, np.array([h for _, h in s.short], dtype=np.uint64)])
-        return Fingerprint(np.unique(full_arr).tobytes(), b"", frozenset(), language or "", seeds_only=True)
     # The lead: the first LEAD_TOKENS tokens of the body, across its paragraphs, repeats included.
     lead_toks: list[str] = []
     for para in paras[1] if summary.strip() else paras[2]:
@@ -103,13 +99,60 @@ def fingerprint(title: str, summary: str, content: str, language: str | None, *,
     full_arr = s.windows[:cut]
     if s.short:  # paragraphs shorter than a shingle; never the lead, which has LEAD_TOKENS // 2 tokens
         full_arr = np.concatenate([full_arr, np.array([h for _, h in s.short], dtype=np.uint64)])
-    full = np.unique(full_arr)
-    lead = np.unique(s.windows[cut:])
+    full = _sorted_unique(full_arr)
+    lead = _sorted_unique(s.windows[cut:])
     text = "\n".join(t for t in (title, summary, content) if t)
     lang = language if language in ("en", "vi", "ar", "zh") else crosslingual.script_language(text)
     keys = b""
     if full.size:
         differs = lead.size and not np.array_equal(lead, full)
         keys = np.asarray(keys_for(full_arr, s.windows[cut:] if differs else None), dtype=np.int64).tobytes()
-    return Fingerprint(full.tobytes(), lead.tobytes(), frozenset(crosslingual.anchors(text, lang, folded)), lang,
-                       keys)
+    anchors = frozenset(crosslingual.anchors(text, lang, [p.text for p in parts]))
+    return Fingerprint(full.tobytes(), lead.tobytes(), anchors, lang, keys)
+
+
+def seeds_only_fingerprints(items: Sequence[tuple[Sequence[FoldedText], str | None]]) -> list[Fingerprint]:
+    """`fingerprint(..., seeds_only=True)` of several items at once, each given as (its three texts
+    folded, its language): the shingles of all of them are hashed in one numpy pass, then cut up.
+
+    Numpy pays a few microseconds a call whatever the size of the array, and a feed's items are
+    short: hashed item by item, that overhead was two thirds of the cost (prepare.prepare_feed
+    hands a whole feed's items that hit no keyword here)."""
+    segs: list[str] = []
+    ends: list[int] = []  # per item, the index of the string after its last
+    for parts, _ in items:
+        seen: set[str] = set()
+        for part in parts:
+            segs += distinct(part.paragraphs, seen)
+        ends.append(len(segs))
+    s = segments(segs)
+    # Item by item, the windows of its strings (they are in string order) and its short strings.
+    first = np.zeros(len(segs) + 1, dtype=np.intp)
+    np.cumsum(np.maximum(s.tokens - (SIZE - 1), 0), out=first[1:])
+    short: dict[int, list[int]] = {}
+    if s.short:
+        item_of = np.searchsorted(np.asarray(ends), [i for i, _ in s.short], side="right").tolist()
+        for k, (_, h) in zip(item_of, s.short):
+            short.setdefault(k, []).append(h)
+    out: list[Fingerprint] = []
+    start = 0
+    for k, ((_, language), end) in enumerate(zip(items, ends)):
+        full_arr = s.windows[first[start]:first[end]]
+        if k in short:
+            full_arr = np.concatenate([full_arr, np.array(short[k], dtype=np.uint64)])
+        out.append(Fingerprint(_sorted_unique(full_arr).tobytes(), b"", frozenset(), language or "",
+                               seeds_only=True))
+        start = end
+    return out
+
+
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """np.unique(a) for a 1-d array: its distinct values, sorted. np.unique hashes first (numpy 2),
+    four times the cost of this sort on shingle arrays."""
+    a = np.sort(a)
+    if a.size < 2:
+        return a
+    keep = np.empty(a.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]

@@ -19,7 +19,7 @@ Nothing here costs a Python call per token or per shingle.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -27,7 +27,7 @@ import numpy as np
 from ..normalize import fold, fold_table
 
 __all__ = ["SIZE", "tokens", "shingles", "text_shingles", "paragraphs", "Segments", "segments",
-           "segment_shingles"]
+           "segment_shingles", "FoldedText", "fold_text", "folded_paragraphs"]
 
 SIZE = 3  # words (or CJK characters) per shingle; measured in bench/dedup.py --measure
 # One CJK/kana character is one token; a run of anything else that is not a space is one token.
@@ -53,10 +53,12 @@ _PFOLD = fold_table({ord("\n"): "\n", ord("\r"): "\n", 0x2029: "\n"})
 # Long texts are folded through a numpy table instead: a code point in, a code point out, for the
 # characters whose fold is one character (almost all), learned from _PFOLD as they are first seen.
 _UNKNOWN = 0xFFFFFFFF  # not seen yet
-_MULTI = 0xFFFFFFFE  # folds to several characters ("ß", "ﬁ", "½"): the text takes the translate route
+_MULTI = 0xFFFFFFFE  # folds to several characters ("ß", "ﬁ", "™", Hangul), or beyond the table (emoji)
 _DROP = 0x01  # folds to nothing (soft hyphen, tatweel, marks): no fold yields U+0001, so it marks them
 _cp_fold = np.full(0x10000, _UNKNOWN, dtype=np.uint32)
 _LONG = 256  # below this many characters str.translate is the faster
+_SPLICE = 64  # at most this many characters of a long text are folded one by one; beyond, all are
+_CJK_FIRST = 0x3040  # the first code point _CJK matches
 
 
 def _learn(cps: list[int]) -> None:
@@ -74,23 +76,77 @@ def _learn(cps: list[int]) -> None:
             _cp_fold[cp] = _MULTI
 
 
-def _fold_keeping_breaks(text: str) -> str:
-    """text.translate(_PFOLD), up to the length of runs of spaces."""
+def _fold_keeping_breaks(text: str) -> tuple[str, bool]:
+    """(text.translate(_PFOLD) up to the length of runs of spaces, whether it may hold CJK).
+
+    A long text goes through the numpy table; the few characters the table cannot give (several
+    characters, or beyond it) have their folds spliced in. The CJK answer is False only when the folded
+    text surely has none (no code point as high as the first CJK one)."""
     if len(text) < _LONG:
-        return text.translate(_PFOLD)
+        folded = text.translate(_PFOLD)
+        return folded, not folded.isascii()
     cp = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    if cp.max() > 0xFFFF:  # beyond the table (emoji): the plain way
-        return text.translate(_PFOLD)
-    out = _cp_fold[cp]
-    if out.max() >= _MULTI:
+    astral = cp.max() > 0xFFFF
+    out = _cp_fold[cp & 0xFFFF] if astral else _cp_fold[cp]
+    if astral:
+        out[cp > 0xFFFF] = _MULTI
+    top = int(out.max())
+    if top >= _MULTI:
         unknown = out == _UNKNOWN
         if unknown.any():
             _learn(np.unique(cp[unknown]).tolist())
-            out = _cp_fold[cp]
-        if out.max() >= _MULTI:
-            return text.translate(_PFOLD)
-    folded = out.tobytes().decode("utf-32-le")
-    return folded.replace("\x01", "") if "\x01" in folded else folded
+            out = _cp_fold[cp & 0xFFFF] if astral else _cp_fold[cp]
+            if astral:
+                out[cp > 0xFFFF] = _MULTI
+            top = int(out.max())
+    if top >= _MULTI:
+        at = np.flatnonzero(out >= _MULTI).tolist()
+        if len(at) > _SPLICE:
+            folded = text.translate(_PFOLD)
+            return folded, not folded.isascii()
+        pieces = []
+        prev = 0
+        for i in at:
+            pieces.append(out[prev:i].tobytes().decode("utf-32-le"))
+            pieces.append(_PFOLD[ord(text[i])])
+            prev = i + 1
+        pieces.append(out[prev:].tobytes().decode("utf-32-le"))
+        folded = "".join(pieces)
+        cjk = True
+    else:
+        folded = out.tobytes().decode("utf-32-le")
+        cjk = top >= _CJK_FIRST
+    return (folded.replace("\x01", "") if "\x01" in folded else folded), cjk
+
+
+@dataclass(frozen=True)
+class FoldedText:
+    """One text folded once, in the forms keyword matching and shingling read.
+
+    text: folded with its line breaks kept (runs of spaces may be shorter than `fold` makes them);
+    paragraphs: its lines as token strings (see `folded_paragraphs`); flat: exactly `fold(original)`.
+    """
+
+    text: str
+    paragraphs: list[str]
+    flat: str
+
+
+def fold_text(text: str) -> FoldedText:
+    """Fold a text once for both `Matcher.match` (flat) and `fingerprint` (text, paragraphs).
+
+    Without CJK a paragraph's token string is its words joined by single spaces, so the paragraphs'
+    token strings, joined by single spaces, are the text's words so joined: `fold` of the text. (With
+    CJK every character is a token of its own and the paragraphs no longer spell the fold.)
+    """
+    if not text:
+        return FoldedText("", [], "")
+    t, maybe_cjk = _fold_keeping_breaks(text)
+    pieces = t.split("\n")
+    if maybe_cjk and _CJK.search(t):
+        return FoldedText(t, [" ".join(_TOKEN.findall(p)) for p in pieces], " ".join(t.split()))
+    paras = [" ".join(p.split()) for p in pieces]
+    return FoldedText(t, paras, " ".join([p for p in paras if p]) if len(paras) > 1 else paras[0])
 
 
 def folded_paragraphs(text: str) -> tuple[str, list[str]]:
@@ -100,13 +156,8 @@ def folded_paragraphs(text: str) -> tuple[str, list[str]]:
     paragraphs are in order, repeats included. In the folded text a run of spaces may be shorter
     than `fold` would make it before collapsing it, nothing else differs.
     """
-    if not text:
-        return "", []
-    t = _fold_keeping_breaks(text)
-    pieces = t.split("\n")
-    if _CJK.search(t):
-        return t, [" ".join(_TOKEN.findall(p)) for p in pieces]
-    return t, [" ".join(p.split()) for p in pieces]
+    f = fold_text(text)
+    return f.text, f.paragraphs
 
 
 # --- hashing ---------------------------------------------------------------------------------------
@@ -120,19 +171,22 @@ _P_INV = pow(_P, -1, 1 << 64)
 _tables: tuple[np.ndarray, np.ndarray] = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=np.uint64))
 
 
+_CHUNK = 1 << 20  # bytes hashed per numpy pass, at most (unless one token is longer)
+
+
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(_P**i, _P**-i) mod 2**64 for i in 0 .. at least n-1."""
+    """(_P**i, _P**-i) mod 2**64 for i in 0 .. at least n-1. Tables up to _CHUNK long are kept."""
     global _tables
     if len(_tables[0]) >= n:
         return _tables
-    m = max(n, 2 * len(_tables[0]), 4096)
+    m = max(n, min(2 * len(_tables[0]), _CHUNK), 4096)
     out = []
     for base in (_P, _P_INV):
         t = np.empty(m, dtype=np.uint64)
         t[0] = 1
         t[1:] = np.cumprod(np.full(m - 1, base, dtype=np.uint64))
         out.append(t)
-    if m <= 1 << 20:  # kept for the next text, unless one huge text asked for it
+    if m <= _CHUNK:  # kept for the next text, unless one huge token asked for more
         _tables = (out[0], out[1])
     return out[0], out[1]
 
@@ -141,15 +195,30 @@ def _token_hashes(buf: bytes) -> np.ndarray:
     """One hash per token of `buf`: tokens each followed by exactly one space (byte 0x20).
 
     A token's hash is sum(byte[k] * _P**k) over its bytes and that space. Computed for all tokens at
-    once: each byte is weighted by _P to the power of its place in the whole buffer, the weights are
-    summed per token, and the sum multiplied by _P to minus the token's start.
+    once: each byte is weighted by _P to the power of its place in the buffer, the weights are
+    summed per token, and the sum multiplied by _P to minus the token's start. A token's hash does not
+    depend on where it lies, so a buffer longer than _CHUNK (a whole feed's items) is hashed in
+    pieces of whole tokens, and the power tables stay small enough to keep.
     """
     b = np.frombuffer(buf, dtype=np.uint8)
-    starts = np.flatnonzero(b == 32)
-    starts[1:] = starts[:-1] + 1
+    ends = np.flatnonzero(b == 32)
+    starts = np.empty_like(ends)
     starts[0] = 0
-    pw, ipw = _powers(len(b))
-    return np.add.reduceat(b * pw[:len(b)], starts) * ipw[starts]
+    starts[1:] = ends[:-1] + 1
+    if len(b) <= _CHUNK:
+        pw, ipw = _powers(len(b))
+        return np.add.reduceat(b * pw[:len(b)], starts) * ipw[starts]
+    out = []
+    i, n = 0, len(starts)
+    while i < n:
+        lo = int(starts[i])
+        j = max(int(np.searchsorted(ends, lo + _CHUNK)), i + 1)  # the tokens that end inside the piece
+        piece = b[lo:int(ends[j - 1]) + 1]
+        st = starts[i:j] - lo
+        pw, ipw = _powers(len(piece))
+        out.append(np.add.reduceat(piece * pw[:len(piece)], st) * ipw[st])
+        i = j
+    return np.concatenate(out)
 
 
 def _finish(acc: np.ndarray) -> np.ndarray:
@@ -178,11 +247,13 @@ class Segments:
 
     `windows` holds, string by string and in order, the hashes of each string's runs of SIZE tokens
     (a string of L >= SIZE tokens has L - SIZE + 1 of them); `short` holds (string index, hash) for
-    the strings shorter than SIZE tokens, which are one shingle each.
+    the strings shorter than SIZE tokens, which are one shingle each; `tokens` how many tokens each
+    string has (so which windows are whose).
     """
 
     windows: np.ndarray
     short: list[tuple[int, int]]
+    tokens: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.intp))
 
 
 def segments(segs: Sequence[str], size: int = SIZE) -> Segments:
@@ -199,14 +270,14 @@ def segments(segs: Sequence[str], size: int = SIZE) -> Segments:
             short.append((i, _short(h[e - int(counts[i]):e].tolist())))
     n = len(h) - size + 1
     if n <= 0:
-        return Segments(np.empty(0, dtype=np.uint64), short)
+        return Segments(np.empty(0, dtype=np.uint64), short, counts)
     acc = np.full(n, np.uint64(size), dtype=np.uint64)
     for j in range(size):
         acc *= _MIX[j]
         acc += h[j:j + n]
     _finish(acc)
     # Keep the windows that end inside the string they start in.
-    return Segments(acc[np.repeat(ends, counts)[:n] - np.arange(n, dtype=np.intp) >= size], short)
+    return Segments(acc[np.repeat(ends, counts)[:n] - np.arange(n, dtype=np.intp) >= size], short, counts)
 
 
 def segment_shingles(s: Segments) -> set[int]:
