@@ -116,3 +116,22 @@ def test_overlaps_counts_every_seed_exactly(seeds, min_shared):
 def test_overlaps_of_an_empty_item_or_index():
     assert SeedIndex([]).overlaps([1, 2, 3], 1) == []
     assert SeedIndex.from_texts({"a.txt": ""}).overlaps([1, 2, 3], 1) == []
+
+
+def test_overlaps_of_many_items_at_once_are_each_items_own(seeds):
+    import random
+
+    import numpy as np
+
+    rng = random.Random(7)
+    pools = [sorted(s.shingles) for s in seeds.seeds]
+    items = []
+    for trial in range(300):
+        item: set[int] = set()
+        for pool in rng.sample(pools, rng.randint(0, 2)):
+            item.update(rng.sample(pool, min(len(pool), rng.randint(0, 30))))
+        item.update(rng.getrandbits(64) for _ in range(rng.randint(0, 40)))
+        items.append(np.array(sorted(item), dtype=np.uint64))  # some empty, some all seed, some none
+    for min_shared in (1, 8):
+        assert seeds.overlaps_many(items, min_shared) == [seeds.overlaps(i, min_shared) for i in items]
+    assert seeds.overlaps_many([], 8) == []

@@ -128,7 +128,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
         return "seen"
     published, date_note = publication_date(e, now)
     candidate = Candidate(item_id=stored.id if stored else None, published=published or now,
-                          fingerprint=prepared.fingerprint, link_key=prepared.canonical_link)
+                          fingerprint=prepared.fingerprint, link_key=prepared.canonical_link, seed=prepared.seed)
     keys = index_keys(prepared.fingerprint, dd.settings)
     neighbours = store.neighbours(db, link_key=prepared.canonical_link, keys=keys, published=candidate.published,
                                   window_days=dd.settings.window_days, exclude=candidate.item_id)

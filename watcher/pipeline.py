@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import multiprocessing
 import os
@@ -42,7 +43,7 @@ from . import store
 from .times import utcnow
 from .config import Config, Source
 from .choices import unknown_message
-from .dedup import SeedIndex
+from .dedup import SeedIndex, seed_verdicts
 from .errors import UsageError
 from .fetch import Fetcher, server_key
 from .fulltext.enrich import FulltextPoll
@@ -155,7 +156,9 @@ def _warm(_: int) -> None:
     """Run once in each worker so it exists before the event loop starts (fork is then safe)."""
 
 
-def make_pool(workers: int, matcher: Matcher) -> Executor | None:
+def make_pool(workers: int, matcher: Matcher, dd: Dedup | None = None) -> Executor | None:
+    """The parser workers. With `dd`, they also check the entries that hit no keyword against the seeds
+    (prepare.prepare_entries says why)."""
     if workers < 2:
         return None  # one feed or one core: a pool would cost more than it saves
     # fork: the workers inherit the imported parser and the compiled keyword list instead of
@@ -163,7 +166,9 @@ def make_pool(workers: int, matcher: Matcher) -> Executor | None:
     # Forked children close their copy of the instance lock at once (lock.py), and each worker dies
     # with this process (lifeline.py), so a crash here never leaves the store locked.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                               initializer=init_worker, initargs=(matcher, os.getpid()))
+                               initializer=init_worker,
+                               initargs=(matcher, os.getpid(), None if dd is None else
+                                         functools.partial(seed_verdicts, seeds=dd.seeds, settings=dd.settings)))
     list(pool.map(_warm, range(workers)))
     return pool
 
@@ -374,7 +379,7 @@ def poll(cfg: Config, db: sqlite_utils.Database, *, names: list[str] | None = No
     if not picked:
         return summary
     matcher, dd = load_processors(cfg)
-    pool = make_pool(_worker_count(cfg, len(picked)), matcher)
+    pool = make_pool(_worker_count(cfg, len(picked)), matcher, dd)
     try:
         summary.sources = asyncio.run(_run(cfg, db, picked, pool, matcher, dd, now, progress, progress_every))
     finally:

@@ -11,9 +11,9 @@ No module here touches the store: the store finds neighbours and applies decisio
     decide.py        decide() -> DedupDecision, adopt_later() -> re-point intents; pure
 """
 
-from .decide import Candidate, Repoint, adopt_later, decide, index_keys, indexable
+from .decide import Candidate, Repoint, adopt_later, decide, index_keys, indexable, seed_verdict, seed_verdicts
 from .fingerprint import Fingerprint, fingerprint, worth_fingerprinting
 from .seeds import SeedIndex
 
 __all__ = ["Candidate", "Repoint", "adopt_later", "decide", "index_keys", "indexable", "Fingerprint",
-           "fingerprint", "worth_fingerprinting", "SeedIndex"]
+           "fingerprint", "worth_fingerprinting", "SeedIndex", "seed_verdict", "seed_verdicts"]

@@ -32,20 +32,20 @@ from ..config import DedupSettings
 from ..model import NOT_DUPLICATE, DedupDecision, Neighbour, Neighbours
 from . import crosslingual
 from .fingerprint import Fingerprint
-from .seeds import SeedIndex
+from .seeds import SeedIndex, SeedOverlap
 from .shingles import text_shingles
 
-__all__ = ["Candidate", "Repoint", "UNCHECKED", "decide", "seed_verdict", "adopt_later", "index_keys", "indexable"]
+__all__ = ["Candidate", "Repoint", "UNCHECKED", "Unchecked", "decide", "seed_verdict", "seed_verdicts", "adopt_later", "index_keys", "indexable"]
 
 
-class _Unchecked:
+class Unchecked:
     """Candidate.seed before anyone compared the item with the seeds."""
 
     def __repr__(self) -> str:
         return "UNCHECKED"
 
 
-UNCHECKED = _Unchecked()
+UNCHECKED = Unchecked()
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Candidate:
     link_key: str | None  # links.canonical_link(link)
     # seed_verdict() of the item, when it was made where the fingerprint was made (a parser worker, for
     # an item that hits no keyword: its shingles are then not sent to the storing process at all).
-    seed: DedupDecision | None | _Unchecked = UNCHECKED
+    seed: DedupDecision | None | Unchecked = UNCHECKED
 
     @property
     def epoch(self) -> int:
@@ -116,7 +116,17 @@ def _root(n: Neighbour, direct: DedupDecision) -> DedupDecision:
 
 def seed_verdict(fp: Fingerprint, seeds: SeedIndex, settings: DedupSettings) -> DedupDecision | None:
     """Does this text repeat a seed (check 2)? The best seed by containment whose overlap passes."""
-    for o in seeds.overlaps(fp.full, settings.min_shared):
+    return _first_passing(seeds.overlaps(fp.full, settings.min_shared), settings)
+
+
+def seed_verdicts(fps: list[Fingerprint], seeds: SeedIndex, settings: DedupSettings) -> list[DedupDecision | None]:
+    """seed_verdict() of each of several fingerprints (a feed's), with one lookup for all of them."""
+    return [_first_passing(found, settings)
+            for found in seeds.overlaps_many([fp.full for fp in fps], settings.min_shared)]
+
+
+def _first_passing(overlaps: list[SeedOverlap], settings: DedupSettings) -> DedupDecision | None:
+    for o in overlaps:
         v = _verdict(settings, o.shared, o.containment, o.resemblance)
         if v:
             return DedupDecision(f"seed:{o.name}", v[0], v[1])
@@ -155,7 +165,7 @@ def decide(candidate: Candidate, neighbours: Neighbours, seeds: SeedIndex,
             if (n.published, n.id) < me:
                 return _root(n, DedupDecision(f"item:{n.id}", "link", 1.0))
             break  # the earliest is not earlier: none is
-    found = seed_verdict(fp, seeds, settings) if isinstance(candidate.seed, _Unchecked) else candidate.seed
+    found = seed_verdict(fp, seeds, settings) if isinstance(candidate.seed, Unchecked) else candidate.seed
     if found:
         return found
     if indexable(fp, settings):

@@ -36,6 +36,12 @@ class Fingerprint:
     # Only the full shingle set, enough to check against the seeds: no lead, no keys, no anchors.
     seeds_only: bool = False
 
+    def checked(self) -> "Fingerprint":
+        """This seeds-only fingerprint once checked against the seeds where it was made: nothing left
+        to compare (no shingles), kept for its language and its kind."""
+        assert self.seeds_only, "only a seeds-only fingerprint is dropped after the seed check"
+        return Fingerprint(b"", b"", frozenset(), self.language, seeds_only=True)
+
     @property
     def full(self) -> np.ndarray:
         return np.frombuffer(self.full_bytes, dtype=np.uint64)

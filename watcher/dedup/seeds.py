@@ -92,6 +92,21 @@ class SeedIndex:
         """An index from {name: text}, without files (tests, benchmarks)."""
         return cls([_build(name, text, hashlib.sha256(text.encode()).hexdigest()) for name, text in texts.items()])
 
+    def overlaps_many(self, items: list[np.ndarray], min_shared: int) -> list[list[SeedOverlap]]:
+        """overlaps() of several items (uint64 arrays) at once: one lookup for all of their shingles
+        (numpy's cost per call was most of the cost per item), then overlaps() only for the few items
+        holding at least min_shared shingles that some seed has."""
+        if not items or not len(self._all):
+            return [[] for _ in items]
+        hashes = np.concatenate(items)
+        at = np.searchsorted(self._all, hashes)
+        at[at == len(self._all)] = 0
+        held = np.concatenate([[0], np.cumsum(self._all[at] == hashes)])
+        ends = np.cumsum([len(i) for i in items])
+        counts = held[ends] - held[ends - [len(i) for i in items]]
+        return [self.overlaps(item, min_shared) if n >= max(min_shared, 1) else []
+                for item, n in zip(items, counts.tolist())]
+
     def overlaps(self, item: np.ndarray | Collection[int], min_shared: int) -> list[SeedOverlap]:
         """Seeds sharing at least `min_shared` shingles with the item (its distinct shingles: a uint64
         array, or ints), best containment first."""

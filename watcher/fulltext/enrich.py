@@ -27,6 +27,7 @@ import sqlite_utils
 
 from .. import store
 from ..config import Config, Source
+from ..dedup.decide import UNCHECKED
 from ..dedup.fingerprint import fingerprint, worth_fingerprinting
 from ..fetch import Fetcher
 from ..match import Matcher
@@ -92,6 +93,7 @@ def finish_entries(matcher: Matcher, jobs: list[Job]) -> list[PreparedEntry]:
             p, entry=entry, language=lang, match=match,
             fingerprint=fingerprint(e.title, e.summary, text, lang,
                                     seeds_only=not worth_fingerprinting(match.score)),
+            seed=UNCHECKED,  # a verdict on the feed's text says nothing of the page's: the store checks it
             fulltext=dataclasses.replace(info, status="ok", note="", content_source="page",
                                          feed_content=e.content)))
     return out
