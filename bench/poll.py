@@ -139,7 +139,10 @@ def watcher_polls(config_path: str, out) -> None:
     cfg = config_mod.load(Path(config_path))
     db = store.connect(cfg.db_path)
     written = disk_written_mb()
+    own0 = resource.getrusage(resource.RUSAGE_SELF)
     cold = measure(lambda: pipeline.poll(cfg, db), lambda s: s.new)
+    own1 = resource.getrusage(resource.RUSAGE_SELF)
+    own = own1.ru_utime + own1.ru_stime - own0.ru_utime - own0.ru_stime  # the storing process alone
     wrote = disk_written_mb() - written if written is not None else None
     failed = db.execute("SELECT count(*) FROM fetches WHERE outcome NOT IN ('ok', 'not_modified')").fetchone()[0]
     cold_peak = peak_mb()
@@ -147,7 +150,7 @@ def watcher_polls(config_path: str, out) -> None:
     not_modified = db.execute("SELECT count(*) FROM fetches WHERE outcome = 'not_modified'").fetchone()[0]
     db.conn.close()
     out.send({"cold": cold, "warm": warm, "wrote": wrote, "store_mb": cfg.db_path.stat().st_size / 1e6,
-              "failed": failed, "not_modified": not_modified, "cold_peak": cold_peak, "warm_peak": peak_mb()})
+              "failed": failed, "not_modified": not_modified, "cold_peak": cold_peak, "warm_peak": peak_mb(), "cold_own_cpu": own})
 
 
 async def bare_fetch(urls: list[str], concurrency: int) -> int:
@@ -218,6 +221,9 @@ def one_run(a: argparse.Namespace, bodies: list[bytes], urls: list[str]) -> tupl
         proc.join()
 
     report("cold poll", r["cold"], a.feeds, r["cold_peak"])
+    own = r["cold_own_cpu"]
+    print(f"             CPU ms/feed: {1000 * own / a.feeds:.2f} in the storing process (fetch, dedup, store), "
+          f"{1000 * (r['cold'][1] - own) / a.feeds:.2f} in the parser workers")
     if r["wrote"] is not None:
         # What the store's commits cost in I/O: pipeline.BATCH_SECONDS is about this figure.
         print(f"             wrote {r['wrote']:,.0f} MB to disk for a store of {r['store_mb']:,.0f} MB")
