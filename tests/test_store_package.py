@@ -31,12 +31,12 @@ def _release_store(path: Path) -> None:
 
 
 def _shape(db) -> dict:
-    """Tables, their columns (name, type, not null, default, pk) and their indexes."""
+    """Tables, their columns (name, type, not null, default, pk) and their indexes (unique? partial?)."""
     out = {}
     for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
                               " AND name != '_sqlite_migrations' ORDER BY name"):
         cols = [tuple(r[1:]) for r in db.execute(f"PRAGMA table_info({name})")]
-        idx = sorted((r[1], r[2]) for r in db.execute(f"PRAGMA index_list({name})"))
+        idx = sorted((r[1], r[2], r[4]) for r in db.execute(f"PRAGMA index_list({name})"))  # name, unique, partial
         out[name] = (cols, idx)
     return out
 
