@@ -7,6 +7,7 @@ bug, and raises) or optional (`parse_iso_optional`: None stays None).
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 from typing import overload
 
@@ -25,6 +26,13 @@ def iso(dt: datetime | None) -> str | None:
     """UTC ISO text to the second; a naive datetime is taken as UTC already."""
     if dt is None:
         return None
+    return _iso(dt)
+
+
+# A poll stamps every item it stores with the same few times (its `now`): formatting each again was 5%
+# of the storing process's time in a cold poll (py-spy of bench/poll.py's storing step).
+@functools.lru_cache(maxsize=1024)
+def _iso(dt: datetime) -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
