@@ -404,6 +404,10 @@ class Matcher:
               best: dict[tuple[str, str], tuple[float, int]]) -> list[model.Hit]:
         """Hits with offsets into the original field text. fold_with_offsets only runs for fields that hit."""
         offsets: dict[str, list[int]] = {}
+        upto: dict[str, int] = {}  # per field, the last folded index a hit can need
+        for occ in fired.values():
+            for f, s in occ:
+                upto[f] = max(upto.get(f, 0), s.end - 1)
         found: list[tuple[tuple[str, str], model.Hit]] = []
         for (ri, key_text), occ in fired.items():
             rule = self.rules[ri]
@@ -415,7 +419,7 @@ class Matcher:
                     continue
                 per_field[f] = per_field.get(f, 0) + 1
                 if f not in offsets:
-                    offsets[f] = fold_with_offsets(texts[f])[1]
+                    offsets[f] = fold_with_offsets(texts[f], upto[f])[1]
                 off = offsets[f]
                 found.append(((rule.topic, key_text),
                               model.Hit(topic=rule.topic, term=s.entry.term.text, field=f, start=off[s.start],
