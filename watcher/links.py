@@ -81,6 +81,10 @@ def _path(path: str) -> str:
     return path or ""
 
 
+# A link urlsplit would cut into a lower-case http(s) scheme, a plain host and a path, and nothing else.
+_PLAIN_URL = re.compile(r"(https?)://([A-Za-z0-9.-]+)(/[A-Za-z0-9/:@!$&'()*+,=~._-]*)?")
+
+
 @lru_cache(maxsize=8192)  # the pipeline asks about each new item's link more than once
 def canonical_link(url: str | None) -> str | None:
     """The comparison key of an article link, or None when there is no usable http(s) link.
@@ -95,6 +99,12 @@ def canonical_link(url: str | None) -> str | None:
         return None
     if url.startswith("//"):
         url = "https:" + url
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None:
+        # No query, fragment, port or credentials: what the general path below builds, without
+        # splitting and rebuilding (most article links).
+        host = _host(plain.group(2))
+        return "https://" + host + _path(plain.group(3) or "") if host else None
     try:
         parts = urlsplit(url)
     except ValueError:

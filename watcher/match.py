@@ -175,10 +175,26 @@ def _words_between(text: str, a: _Span, b: _Span) -> int:
     lo, hi = (a.end, b.start) if a.end <= b.start else (b.end, a.start)
     if hi <= lo:
         return 0
-    between = text[lo:hi]
+    return _count_words(text[lo:hi])
+
+
+def _count_words(between: str) -> int:
     if between.isascii():
         return len(between.split())
     return len(_CJK_CHAR.findall(between)) + len(_NON_CJK_TOKEN.findall(between))
+
+
+def _within(text: str, a: _Span, b: _Span, near: int) -> bool:
+    """_words_between(text, a, b) <= near, without counting all the words of a long gap: the words of
+    its first characters are no more than its words (a token cut at the end still counts one), so
+    when they already pass `near` the answer is known."""
+    lo, hi = (a.end, b.start) if a.end <= b.start else (b.end, a.start)
+    if hi <= lo:
+        return True
+    head = 32 * (near + 1)
+    if hi - lo > head and _count_words(text[lo:lo + head]) > near:
+        return False
+    return _count_words(text[lo:hi]) <= near
 
 
 class Matcher:
@@ -373,7 +389,7 @@ class Matcher:
                         continue
                     if f == field and c.start < s.end and s.start < c.end:
                         continue
-                    if rule.near is None or _words_between(folded[f], s, c) <= rule.near:
+                    if rule.near is None or _within(folded[f], s, c, rule.near):
                         ok = True
                         break
                 if ok:
@@ -404,6 +420,10 @@ class Matcher:
               best: dict[tuple[str, str], tuple[float, int]]) -> list[model.Hit]:
         """Hits with offsets into the original field text. fold_with_offsets only runs for fields that hit."""
         offsets: dict[str, list[int]] = {}
+        upto: dict[str, int] = {}  # per field, the last folded index a hit can need
+        for occ in fired.values():
+            for f, s in occ:
+                upto[f] = max(upto.get(f, 0), s.end - 1)
         found: list[tuple[tuple[str, str], model.Hit]] = []
         for (ri, key_text), occ in fired.items():
             rule = self.rules[ri]
@@ -415,7 +435,7 @@ class Matcher:
                     continue
                 per_field[f] = per_field.get(f, 0) + 1
                 if f not in offsets:
-                    offsets[f] = fold_with_offsets(texts[f])[1]
+                    offsets[f] = fold_with_offsets(texts[f], upto[f])[1]
                 off = offsets[f]
                 found.append(((rule.topic, key_text),
                               model.Hit(topic=rule.topic, term=s.entry.term.text, field=f, start=off[s.start],

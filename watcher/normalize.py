@@ -123,15 +123,19 @@ def fold(text: str) -> str:
     return " ".join(text.translate(_TABLE).split())
 
 
-def fold_with_offsets(text: str) -> tuple[str, list[int]]:
+def fold_with_offsets(text: str, upto: int | None = None) -> tuple[str, list[int]]:
     """Fold text and say, for each folded character, the index of the original character it came from.
 
     The folded string is identical to `fold(text)`. Slower than `fold`; use it only to show a match.
+    upto: only the folded characters up to this index are needed; the fold stops soon after them
+    (a hit near the start of a long article need not fold the rest, one character at a time).
     """
     out: list[str] = []
     offsets: list[int] = []
     pending_space = False
     for i, ch in enumerate(text):
+        if upto is not None and len(out) > upto:
+            break
         for f in _TABLE[ord(ch)]:
             if f.isspace():
                 pending_space = bool(out)

@@ -74,6 +74,13 @@ _BAD_OFFSET = re.compile(
 )
 _MEDIA_DESCRIPTION = re.compile(rb"<(/?)media:description\b")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# An absolute http(s) link that urljoin returns unchanged (it splits and rejoins it): a plain host,
+# and no character its split would drop or move (white space, ";" parameters, an empty query or
+# fragment, an upper-case scheme).
+_URL_CHARS = r"A-Za-z0-9._~%!$&'()*+,=:@/-"
+_PLAIN_ABSOLUTE = re.compile(
+    rf"https?://[A-Za-z0-9.-]+(?::[0-9]+)?(?:/[{_URL_CHARS}]*)?(?:\?[{_URL_CHARS}?]+)?(?:#[{_URL_CHARS}?#]+)?"
+)
 _FEED_ROOTS = frozenset({"rss", "feed", "rdf", "rdf:rdf", "channel", "scriptingnews"})
 
 
@@ -188,7 +195,7 @@ def _fast_applies(text: str) -> bool:
     return (
         "xml:base" not in text
         and "itunes:summary" not in text
-        and _BASE64_MODE.search(text) is None
+        and ("base64" not in text or _BASE64_MODE.search(text) is None)  # find first: a C scan
     )
 
 
@@ -549,6 +556,8 @@ def _resolve(base: str, link: str) -> str:
     link = link.strip().replace("&amp;", "&")
     if link.endswith("?"):
         link = link[:-1]  # an empty query is no query; feedparser drops it too
+    if base and _PLAIN_ABSOLUTE.fullmatch(link):
+        return link  # what urljoin gives back for it, whatever the base: most links are these
     try:
         return urljoin(base, link) if base else link
     except ValueError:  # e.g. a malformed IPv6 host; keep what the feed said

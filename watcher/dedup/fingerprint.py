@@ -123,7 +123,24 @@ def seeds_only_fingerprints(items: Sequence[tuple[Sequence[FoldedText], str | No
 
     Numpy pays a few microseconds a call whatever the size of the array, and a feed's items are
     short: hashed item by item, that overhead was two thirds of the cost (prepare.prepare_feed
-    hands a whole feed's items that hit no keyword here)."""
+    hands a whole feed's items that hit no keyword here). A batch holds at most about _BATCH_CHARS
+    characters of text, so one huge feed does not make huge arrays."""
+    out: list[Fingerprint] = []
+    i = 0
+    while i < len(items):
+        j, size = i, 0
+        while j < len(items) and (j == i or size < _BATCH_CHARS):
+            size += sum(len(part.text) for part in items[j][0])
+            j += 1
+        out += _seeds_only_batch(items[i:j])
+        i = j
+    return out
+
+
+_BATCH_CHARS = 1 << 22
+
+
+def _seeds_only_batch(items: Sequence[tuple[Sequence[FoldedText], str | None]]) -> list[Fingerprint]:
     segs: list[str] = []
     ends: list[int] = []  # per item, the index of the string after its last
     for parts, _ in items:
