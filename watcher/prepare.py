@@ -9,7 +9,9 @@ the store (is this entry new? does it repeat a stored item?) stays in `ingest.py
 
 Most entries hit no keyword (under 1% of the real feeds' items do), and for them the whole
 fingerprint, 40% of an entry's CPU here, would buy nothing: they are checked against the seeds
-(a seeds-only fingerprint, less than half the cost) and linked by their link, and not indexed.
+(a seeds-only fingerprint, less than half the cost) and linked by their link, and not indexed. In the
+workers that seed check is made here too (`seed_check`), for a whole feed at once, and only its
+verdict goes to the storing process: their shingles were half of what a worker sent it.
 """
 
 from __future__ import annotations
