@@ -13,6 +13,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # so tests can `from feedserver import ...`
 
+# Keep compiled modules in __pycache__ (git-ignored) even where PYTHONDONTWRITEBYTECODE=1 is set, as on
+# the shared development machine: without them every xdist worker compiles and assertion-rewrites every
+# test module and every watcher module from source (~1.5 s of CPU per worker), and every `watcher`
+# subprocess a test starts compiles watcher again (~0.2 s each). Subprocesses keep the variable: they
+# only read the caches written here.
+sys.dont_write_bytecode = False
+
 from feedserver import FeedServer  # noqa: E402
 
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
