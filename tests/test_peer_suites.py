@@ -24,9 +24,9 @@ from watcher.text import collapse, html_to_text
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL = SHARED / "realdata"
 
-pytestmark = [pytest.mark.skipif(
+pytestmark = pytest.mark.skipif(
     not REAL.is_dir(), reason=f"{REAL} is absent (the shared real-data corpus is not in this checkout)"
-), pytest.mark.xdist_group("peer_suites")]
+)
 
 
 def _dirs() -> list[Path]:
@@ -50,7 +50,8 @@ DIRS = _dirs()
 @dataclass(frozen=True)
 class Parsed:
     """What the cross-checks below need of one file's parse: kept small, as they run after the per-folder
-    test has parsed every file (one xdist group, so one worker) and need not parse it again."""
+    test has parsed every file (on the same xdist worker: tests/conftest.py, TOGETHER) and need not
+    parse it again."""
     failure: str | None
     titles: tuple[str, ...]
 
