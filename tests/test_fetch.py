@@ -304,10 +304,13 @@ def test_unusable_urls_are_bad_url_without_any_request(url: str) -> None:
 
 # --- concurrency limits -------------------------------------------------------------------------------
 
+# The limit tests count on the client side, from the request's start to its response's close: the
+# first requests are all in flight before any answer can arrive, so a short delay (0.1 s) is enough to
+# reach the limit, and the requests queued behind it show it is never passed.
 def test_per_host_limit(feed_server: FeedServer) -> None:
     for i in range(6):
         feed_server.add(f"/s{i}.xml", RSS_SAMPLE)
-        feed_server.add_behaviour(f"/s{i}.xml", "slow", delay=0.3)
+        feed_server.add_behaviour(f"/s{i}.xml", "slow", delay=0.1)
     results, counter = fetch_counted([feed_server.url(f"/s{i}.xml") for i in range(6)],
                                      FetchSettings(concurrency=10, per_host=2, total_timeout=20.0))
     assert all(r.ok for r in results)
@@ -368,7 +371,7 @@ def test_global_limit_across_hosts(feed_server: FeedServer) -> None:
     # 127.0.0.1 and localhost are different hosts to the fetcher, but the same server here.
     for i in range(6):
         feed_server.add(f"/g{i}.xml", RSS_SAMPLE)
-        feed_server.add_behaviour(f"/g{i}.xml", "slow", delay=0.3)
+        feed_server.add_behaviour(f"/g{i}.xml", "slow", delay=0.1)
     urls = [feed_server.url(f"/g{i}.xml") for i in range(6)]
     urls += [u.replace("127.0.0.1", "localhost") for u in urls]
     results, counter = fetch_counted(urls, FetchSettings(concurrency=3, per_host=3, total_timeout=20.0))
