@@ -13,6 +13,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # so tests can `from feedserver import ...`
 
+# Keep compiled modules in __pycache__ (git-ignored) even where PYTHONDONTWRITEBYTECODE=1 is set, as on
+# the shared development machine: without them every xdist worker compiles and assertion-rewrites every
+# test module and every watcher module from source (~1.5 s of CPU per worker), and every `watcher`
+# subprocess a test starts compiles watcher again (~0.2 s each). Subprocesses keep the variable: they
+# only read the caches written here.
+sys.dont_write_bytecode = False
+
 from feedserver import FeedServer  # noqa: E402
 
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
@@ -98,3 +105,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if report.skipped and os.environ.get("WATCHER_REQUIRE_BROWSER") == "1" and "browser" in item.path.name:
         report.outcome = "failed"
         report.longrepr = f"WATCHER_REQUIRE_BROWSER=1 but this browser test skipped: {report.longrepr}"
+
+
+# Modules whose tests share costly module-scoped setup run on one xdist worker, so it is made once per
+# run instead of once per worker: test_web_browser (a store filled by backfill and poll, `watcher serve`,
+# Chromium), test_harden_store (the healthy store, a poll and ten commands' outputs), test_peer_suites
+# (the cross-checks read the per-folder parses). pytest-xdist's own `xdist_group` mark does nothing with
+# pytest 9.2 (it rewrites Item._nodeid, which pytest no longer reads), hence this scheduler.
+TOGETHER = ("test_web_browser.py", "test_harden_store.py", "test_peer_suites.py")
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    if config.getvalue("dist") != "load":  # the default of `-n`; another --dist asked for is kept
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Together(LoadScopeScheduling):
+        """xdist's scope scheduling where a scope is one of TOGETHER's modules or else a single test.
+        Scopes go out largest first (the modules above), then test by test in collection order."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module.rsplit("/", 1)[-1] in TOGETHER else nodeid
+
+    return Together(config, log)

@@ -60,7 +60,10 @@ class Site:
         self.lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.site = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # stop() waits for serve_forever to look at its shutdown flag, once per poll_interval (default
+        # 0.5 s), paid by every test that stops a site.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        daemon=True)
 
     @property
     def port(self) -> int:

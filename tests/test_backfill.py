@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -167,22 +168,30 @@ def test_the_same_range_twice_adds_nothing_and_fetches_nothing(tmp_path, site):
 
 def test_killed_midway_a_rerun_resumes_and_every_item_arrives_once(tmp_path, site):
     ids = archive_site(site, n=8, loop=False)
-    cfg = write_config(tmp_path, [{"name": "arch", "url": site.url("/archive/feed.xml"), "backfill_rate": 4}])
+    # The fourth document answers only once the backfill has been killed: it is killed with three pages
+    # stored and the fourth under way, every time, without racing its rate.
+    gate = threading.Event()
+    fourth = site.routes["/archive/3.xml"]
+    site.route("/archive/3.xml", lambda q: (gate.wait(30), fourth(q))[1])
+    cfg = _config(tmp_path, site, [{"name": "arch", "url": site.url("/archive/feed.xml")}])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     args = [sys.executable, "-m", "watcher", "--config", str(cfg), "backfill", "--since", "2026-08-01",
             "--until", "2026-09-30"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    deadline = time.monotonic() + 60
-    stored = 0
-    while time.monotonic() < deadline and stored < 3:
-        time.sleep(0.05)
-        try:
-            with _db(tmp_path) as db:
-                stored = db.execute("SELECT coalesce(max(pages), 0) FROM backfill_runs").fetchone()[0]
-        except sqlite3.OperationalError:  # the store is being created
-            pass
-    proc.send_signal(signal.SIGKILL)
-    out = proc.communicate()[0].decode(errors="replace")
+    try:
+        deadline = time.monotonic() + 60
+        stored = 0
+        while time.monotonic() < deadline and (stored < 3 or "/archive/3.xml" not in site.paths()):
+            time.sleep(0.02)
+            try:
+                with _db(tmp_path) as db:
+                    stored = db.execute("SELECT coalesce(max(pages), 0) FROM backfill_runs").fetchone()[0]
+            except sqlite3.OperationalError:  # the store is being created
+                pass
+        proc.send_signal(signal.SIGKILL)
+        out = proc.communicate()[0].decode(errors="replace")
+    finally:
+        gate.set()
     assert 3 <= stored < 8, f"the backfill finished before it could be killed, or never started: {out[-2000:]}"
     assert _runs(tmp_path)[0][2] == "running"
     fetched_before = [p for p in site.paths() if p.startswith("/archive/")]
@@ -209,12 +218,14 @@ def test_interrupted_by_sigterm_the_run_is_partial_and_resumable(tmp_path, site)
                             stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and sum(p.startswith("/archive/") for p in site.paths()) < 2:
-        time.sleep(0.05)
+        time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "partial" in out
     assert _runs(tmp_path)[0][2] == "partial"
+    # The rerun need not be slow: only the interrupted run's rate (4/s) made room for the signal.
+    cfg = _config(tmp_path, site, [{"name": "arch", "url": site.url("/archive/feed.xml")}])
     p = run_cli(cfg, "backfill", "--since", "2026-08-01", "--until", "2026-09-30")
     assert "resuming run #1" in p.stdout and "complete by feed" in p.stdout
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from util import run_cli
 from watcher.config import check, load, parse_interval
 from watcher.errors import ConfigError
 
@@ -70,8 +68,7 @@ def test_shipped_sources_file_is_valid_and_covers_the_four_languages():
 def test_check_command_exits_1_without_a_traceback(tmp_path):
     path = tmp_path / "sources.yaml"
     path.write_text("sources:\n  - name: a\n    url: ftp://x\n    intervall: 1h\n")
-    p = subprocess.run([sys.executable, "-m", "watcher", "--config", str(path), "check"],
-                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = run_cli(path, "check", check=False)  # in-process, through the console script's entry point
     assert p.returncode == 1
     assert "Traceback" not in p.stderr
     assert f"{path}:3:" in p.stderr and "did you mean 'interval'" in p.stderr

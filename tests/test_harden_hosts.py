@@ -89,7 +89,7 @@ def test_the_poll_has_a_deadline_and_says_what_it_waits_for(tmp_path: Path, feed
     hung = [{"name": f"hung{i}", "url": feed_server.add_behaviour(f"/h{i}.xml", "hang")} for i in range(3)]
     healthy = {"name": "healthy", "url": other_server.add("/ok.xml", FEED)}
     path = write_config(tmp_path, [healthy, *hung],
-                        extra="fetch: {read_timeout: 600, total_timeout: 600, per_host: 4, poll_deadline: 2s}")
+                        extra="fetch: {read_timeout: 600, total_timeout: 600, per_host: 4, poll_deadline: 1s}")  # 1 s: the least allowed
     cfg = config_mod.load(path)
     lines: list[str] = []
     summary = pipeline.poll(cfg, store.connect(cfg.db_path), progress=lines.append, progress_every=0.3)
@@ -98,7 +98,7 @@ def test_the_poll_has_a_deadline_and_says_what_it_waits_for(tmp_path: Path, feed
     assert by_name["healthy"].status == "ok" and by_name["healthy"].new == 1
     for i in range(3):
         o = by_name[f"hung{i}"]
-        assert o.status == "deferred" and "fetch.poll_deadline: 2s" in o.error, o
+        assert o.status == "deferred" and "fetch.poll_deadline: 1s" in o.error, o
     # What it waited for, while it waited: the count and the host.
     assert lines, "no progress while the poll waited"
     assert f"waiting on 3 (host 127.0.0.1:{feed_server.port}: 3)" in lines[-1], lines

@@ -136,7 +136,10 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
     server = FeedServer().start()
     try:
         rng = random.Random(9)
-        sources = [{"name": f"src{s}", "url": server.add(f"/s{s}.xml", _feed(rng, s))} for s in range(N_SOURCES)]
+        # backfill_rate 20/s: the server is gone once the store is built, and `backfill` on a store it can
+        # use retries a refused connection after twice its interval (1 s at the default rate).
+        sources = [{"name": f"src{s}", "url": server.add(f"/s{s}.xml", _feed(rng, s)), "backfill_rate": 20}
+                   for s in range(N_SOURCES)]
         config = write_config(folder, sources)
         _run_plain(config, "poll")
         gc.collect()  # any connection the command left open closes: the file alone is the store

@@ -247,7 +247,10 @@ def test_items_of_finished_sources_are_committed_while_a_slow_source_is_still_fe
     monkeypatch.setattr(pipeline, "BATCH_SECONDS", 0.2)
     fast = feed_server.add("/fast.xml", rss([ON_TOPIC]))
     feed_server.add("/slow.xml", rss([OFF_TOPIC]))
-    slow = feed_server.add_behaviour("/slow.xml", "slow", delay=4)
+    # The slow source answers only when the test lets it: after the fast item is seen, or after 4 s
+    # (then the test fails), so the wait is as short as the commit and never races a timer.
+    gate = threading.Event()
+    slow = feed_server.add_behaviour("/slow.xml", "held", gate=gate)
     cfg_path = write_config(tmp_path, [{"name": "fast", "url": fast}, {"name": "slow", "url": slow}])
     cfg = config_mod.load(cfg_path)
     done = {}
@@ -255,12 +258,15 @@ def test_items_of_finished_sources_are_committed_while_a_slow_source_is_still_fe
     poller.start()
     reader = store.connect(cfg.db_path)  # another connection: sees only what is committed
     seen_while_polling = False
-    deadline = time.monotonic() + 3.5
-    while time.monotonic() < deadline and poller.is_alive():
-        if reader.execute("SELECT count(*) FROM items WHERE source = 'fast'").fetchone()[0]:
-            seen_while_polling = poller.is_alive()
-            break
-        time.sleep(0.05)
+    deadline = time.monotonic() + 4
+    try:
+        while time.monotonic() < deadline and poller.is_alive():
+            if reader.execute("SELECT count(*) FROM items WHERE source = 'fast'").fetchone()[0]:
+                seen_while_polling = poller.is_alive() and not gate.is_set()
+                break
+            time.sleep(0.02)
+    finally:
+        gate.set()
     poller.join(30)
     assert seen_while_polling, "the fast source's item was not visible until the slow source finished"
     assert done["summary"].new == 2
@@ -311,7 +317,7 @@ def test_a_trickling_server_is_cut_off_by_the_total_deadline(feed_server, tmp_pa
     good = feed_server.add("/good.xml", rss([ON_TOPIC]))
     slow = feed_server.add_behaviour("/slow.xml", "trickle", interval=0.3)
     cfg_path = write_config(tmp_path, [{"name": "slow", "url": slow}, {"name": "good", "url": good}],
-                            extra="fetch:\n  total_timeout: 1.5\n  read_timeout: 30")
+                            extra="fetch:\n  total_timeout: 1\n  read_timeout: 30")  # 1 s: the least allowed
     out = run_cli(cfg_path, "poll")
     assert "1 ok, 1 failed" in out.stdout and "failed: slow: timeout" in out.stderr
     status = {r["name"]: r for r in json.loads(run_cli(cfg_path, "status", "--format", "json").stdout)}

@@ -26,14 +26,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-# Commands run as subprocesses here: Playwright's sync API keeps an event loop running in this thread,
-# and `watcher poll` in-process would start its own (asyncio.run refuses that).
-from util import ROOT, rss, write_config
-from util import run_console as run_cli
+# Commands run in this process (click's CliRunner). Playwright's sync API keeps an event loop running in
+# this thread once the browser is up, and `watcher poll` and `backfill` start their own (asyncio.run
+# refuses that), so `served` fills the store before `browser` starts (the order of `page`'s arguments);
+# the commands the tests run beside the browser (export, show, coverage, status) use no event loop.
+from util import ROOT, rss, run_cli, write_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 try:
     from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:  # pragma: no cover - the test extra installs it
     sync_playwright = None
 XSS = Path(__file__).parent / "fixtures" / "xss"
@@ -163,7 +165,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, served) -> Iterator[Page]:
+def page(served, browser) -> Iterator[Page]:  # served first: see the imports
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     pg = context.new_page()
     errors: list[str] = []
@@ -265,8 +267,10 @@ def test_hostile_items_render_as_text_and_no_script_runs(page, served):
     raw = (XSS / "hostile.rss").read_text(encoding="utf-8")
     cdata = "".join(re.findall(r"<!\[CDATA\[(.*?)\]\]>", re.sub(r"alert\([^)]*\)", MARK, raw), flags=re.S))
     page.set_content(f"<html><body>{cdata}</body></html>")
-    page.wait_for_timeout(500)
-    assert page.evaluate("document.documentElement.dataset.pwned") == "1", "the control must show a payload runs"
+    try:
+        page.wait_for_function("document.documentElement.dataset.pwned === '1'", timeout=5000)
+    except PlaywrightTimeout:
+        raise AssertionError("the control must show a payload runs") from None
 
     page.goto(served.url + "/?status=all&source=hostile")
     page.wait_for_timeout(1000)

@@ -8,6 +8,7 @@ rather than stopping at the first.
 from __future__ import annotations
 
 import difflib
+import functools
 import typing
 from pathlib import Path
 
@@ -37,7 +38,11 @@ class Checker:
 
 def scalar(node: yaml.Node) -> typing.Any:
     """The Python value of a scalar node, typed as YAML would load it; None for lists and mappings."""
-    return yaml.safe_load(yaml.serialize(node)) if isinstance(node, yaml.ScalarNode) else None
+    # The composer has already resolved the node's tag (int, bool, timestamp...): construct from it
+    # directly, as safe_load would, instead of serializing the node and parsing it again.
+    if not isinstance(node, yaml.ScalarNode):
+        return None
+    return yaml.constructor.SafeConstructor().construct_document(node)
 
 
 def read_mapping(ck: Checker, *, missing: str, shape: str, known: typing.Sequence[str]
@@ -56,7 +61,7 @@ def read_mapping(ck: Checker, *, missing: str, shape: str, known: typing.Sequenc
         ck.problems.append(Problem(str(ck.path), 0, f"cannot read it: {e}; save it as UTF-8 text"))
         return None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = _compose(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         ck.problems.append(Problem(str(ck.path), mark.line + 1 if mark else 0,
@@ -75,3 +80,11 @@ def read_mapping(ck: Checker, *, missing: str, shape: str, known: typing.Sequenc
             top[k.value] = v
     ck.root = root
     return top
+
+
+@functools.lru_cache(maxsize=8)
+def _compose(text: str) -> yaml.Node | None:
+    """The node tree of a text, kept for the same text: every command reads the keyword list (and
+    `watcher run` reads it again at each poll), and PyYAML's parser takes tens of milliseconds on it.
+    Callers only read the tree. (libyaml's faster parser accepts some files this one refuses.)"""
+    return yaml.compose(text, Loader=yaml.SafeLoader)
