@@ -169,7 +169,9 @@ class Neighbour:
     content: str
     duplicate_of: str | None
     dup_possible: bool
-    original_published: int | None  # epoch seconds of the item named by duplicate_of (item:<id>)
+    # Epoch seconds of the item named by duplicate_of (item:<id>). Found by link, read only for an item
+    # published no earlier than the one decided (the only ones adopt_later may re-point), else None.
+    original_published: int | None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import sqlite_utils
 
-from ..times import parse_iso
+from ..times import iso, parse_iso
 from .records import Neighbour, Neighbours
 
 __all__ = ["index_add", "index_remove", "index_clear", "indexed_count", "neighbours", "candidates",
@@ -85,8 +85,13 @@ def candidates(db: sqlite_utils.Database, keys: list[int], *, lo: int, hi: int, 
 _POINTS = (" i.duplicate_of, i.dup_possible, o.published FROM items AS i LEFT JOIN items AS o"
            " ON i.duplicate_of LIKE 'item:%' AND o.id = CAST(substr(i.duplicate_of, 6) AS INTEGER)")
 _NEIGHBOUR = "SELECT i.id, i.published, i.title, i.summary, i.content," + _POINTS
-# Found by link: no text (Neighbour says why).
-_LINK_NEIGHBOUR = "SELECT i.id, i.published, '', '', ''," + _POINTS
+# Found by link: no text (Neighbour says why), and the original's date only for a neighbour published
+# no earlier than the item decided, the only ones adopt_later may re-point. Everything else it reads is
+# in the index items_canonical_link, so a wire story's copies are found without reading their rows:
+# the columns sit after the article text in a row, and reading them meant walking its overflow pages.
+_LINK_NEIGHBOUR = ("SELECT i.id, i.published, '', '', '', i.duplicate_of, i.dup_possible, o.published"
+                   " FROM items AS i LEFT JOIN items AS o ON i.published >= ? AND i.duplicate_of LIKE 'item:%'"
+                   " AND o.id = CAST(substr(i.duplicate_of, 6) AS INTEGER)")
 
 
 def _rows(db: sqlite_utils.Database, where: str, params: list) -> dict[int, tuple]:
@@ -107,7 +112,7 @@ def neighbours(db: sqlite_utils.Database, *, link_key: str | None, keys: list[in
     by_link: list[Neighbour] = []
     if link_key is not None:
         rows = db.execute(f"{_LINK_NEIGHBOUR} WHERE i.canonical_link = ? AND i.id IS NOT ? ORDER BY i.id",
-                          [link_key, exclude]).fetchall()
+                          [iso(published), link_key, exclude]).fetchall()
         by_link = [_neighbour(r, None) for r in rows]
     near: list[Neighbour] = []
     if keys:
