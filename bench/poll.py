@@ -86,16 +86,22 @@ def cpu_s() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _proc_self(name: str, key: str) -> int | None:
+    """The number after `key` in /proc/self/<name> (Linux); None where there is none."""
+    try:
+        for line in Path("/proc/self", name).read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def own_peak_mb() -> float:
     """This process's peak resident memory since it started its program. Not ru_maxrss: Linux carries
     that over an exec, so a process spawned by this 400 MB bench would start at 400 MB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kib = _proc_self("status", "VmHWM:")
+    return (kib if kib is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
 
 
 def peak_mb() -> float:
@@ -106,13 +112,8 @@ def peak_mb() -> float:
 
 def disk_written_mb() -> float | None:
     """Bytes this process has had written to disk (Linux /proc/self/io), in MB; None elsewhere."""
-    try:
-        for line in Path("/proc/self/io").read_text().splitlines():
-            if line.startswith("write_bytes:"):
-                return int(line.split()[1]) / 1e6
-    except OSError:
-        pass
-    return None
+    written = _proc_self("io", "write_bytes:")
+    return None if written is None else written / 1e6
 
 
 def measure(fn, items_of=lambda r: r) -> tuple[float, float, int]:
