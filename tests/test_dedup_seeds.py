@@ -10,6 +10,7 @@ import yaml
 from dedup_helpers import SEEDS, apply_ops, decide_alone, seed_path
 from watcher.config import DedupSettings
 from watcher.dedup import SeedIndex
+from watcher.dedup import seeds as seeds_mod
 
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures/dedup/seed_cases.yaml").read_text(encoding="utf-8"))
 
@@ -52,7 +53,8 @@ def test_cache_picks_up_changed_and_added_seeds(tmp_path):
     first = SeedIndex.load(seeds, cache)
     assert first.names == ["a.txt"]
     assert len(list((cache / "seeds").glob("*.json"))) == 1
-    again = SeedIndex.load(seeds, cache)  # read back from the cache
+    seeds_mod.forget()  # as a new process: the shingles come from the cache files
+    again = SeedIndex.load(seeds, cache)
     assert again.seeds[0].shingles == first.seeds[0].shingles and again.fingerprint == first.fingerprint
     (seeds / "a.txt").write_text(seed_path("001").read_text(encoding="utf-8"), encoding="utf-8")
     (seeds / "b.txt").write_text(seed_path("003").read_text(encoding="utf-8"), encoding="utf-8")
@@ -70,6 +72,7 @@ def test_damaged_cache_is_rebuilt(tmp_path):
     good = SeedIndex.load(seeds, cache)
     for f in (cache / "seeds").glob("*.json"):
         f.write_text("{broken", encoding="utf-8")
+    seeds_mod.forget()  # as a new process, which reads the damaged file
     assert SeedIndex.load(seeds, cache).seeds[0].shingles == good.seeds[0].shingles
 
 

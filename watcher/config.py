@@ -46,7 +46,7 @@ class FetchSettings:
     max_redirects: int = 5
     user_agent: str = "watcher/0.1 (+feed watcher for export-control news; contact: analysts)"
     backoff_cap: str = "1d"  # the longest a failing source waits
-    workers: int = 0  # parser processes; 0 means one per core
+    workers: int = 0  # parser processes; 0 means one per core from 8 sources (pipeline.POOL_FROM_SOURCES)
     # A whole poll's deadline: sources not done by then are deferred to the next poll, not failed.
     # Generous, because it only has to end a poll stuck behind hosts that accept and never answer.
     poll_deadline: str = "15m"

@@ -3,7 +3,9 @@
 Built from `seeds/*.txt` when watcher starts. Shingling a long seed takes milliseconds and a user may
 add hundreds, so each seed's shingles are cached under `cache_dir/seeds/<sha256 of the file>.json`:
 an unchanged file is read back, a changed or added one is shingled again (its hash changed), and a
-removed one is simply not listed. An inverted index (shingle -> seeds holding it) then gives the
+removed one is simply not listed. Within one process, seeds and indexes already built are kept by
+their files' hashes, so a long `watcher run` reads and hashes the files each poll but builds nothing
+twice. An inverted index (shingle -> seeds holding it) then gives the
 overlap of an item with every seed in one pass over the item's shingles.
 """
 
@@ -85,7 +87,15 @@ class SeedIndex:
             if not path.is_file():
                 continue
             out.append(_load_one(path, cache))
-        return cls(out)
+        # The same seeds loaded again in this process (`watcher run` polls, the test suite) give back
+        # the same index: building its postings takes about 10 ms, and an index is never changed.
+        key = tuple((s.name, s.sha256) for s in out)
+        index = _INDEXES.get(key)
+        if index is None:
+            while len(_INDEXES) >= _KEEP:
+                _INDEXES.pop(next(iter(_INDEXES)))
+            index = _INDEXES[key] = cls(out)
+        return index
 
     @classmethod
     def from_texts(cls, texts: dict[str, str]) -> "SeedIndex":
@@ -139,6 +149,36 @@ def _build(name: str, text: str, sha: str) -> Seed:
                 anchors=frozenset(crosslingual.anchors(text)), language=crosslingual.script_language(text))
 
 
+# Built in this process: indexes by their seeds' (name, sha256), seeds by (name, sha256) with their cache
+# file's text. Reading and hashing every seed file each time still catches any edit.
+_INDEXES: dict[tuple[tuple[str, str], ...], SeedIndex] = {}
+_BUILT: dict[tuple[str, str], tuple[Seed, str]] = {}
+_KEEP = 8
+
+
+def forget() -> None:
+    """Forget the seeds and indexes built in this process, as a new process starts (tests of the file
+    cache)."""
+    _INDEXES.clear()
+    _BUILT.clear()
+
+
+def _cache_text(seed: Seed) -> str:
+    return json.dumps({"version": CACHE_VERSION, "size": SIZE, "name": seed.name,
+                       "shingles": sorted(seed.shingles), "anchors": sorted(seed.anchors),
+                       "language": seed.language})
+
+
+def _write_cache(cached: Path, text: str) -> None:
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, cached)  # atomic: a concurrent reader sees the old file or the whole new one
+    except OSError:
+        pass  # a read-only state dir costs speed, not correctness
+
+
 def _load_one(path: Path, cache: Path) -> Seed:
     try:
         raw = path.read_bytes()
@@ -146,6 +186,19 @@ def _load_one(path: Path, cache: Path) -> Seed:
         raise ConfigError(f"{path}: cannot read this seed file ({e}); check its permissions") from e
     sha = hashlib.sha256(raw).hexdigest()
     cached = cache / f"{sha}.json"
+    built = _BUILT.get((path.name, sha))
+    if built is not None:
+        if not cached.exists():  # another state folder: it gets its cache as if built here
+            _write_cache(cached, built[1])
+        return built[0]
+    seed = _read_or_build(path, raw, sha, cached)
+    if len(_BUILT) >= 64 * _KEEP:
+        _BUILT.clear()  # seeds edited many times over in one long run: start the memory afresh
+    _BUILT[(path.name, sha)] = (seed, _cache_text(seed))
+    return seed
+
+
+def _read_or_build(path: Path, raw: bytes, sha: str, cached: Path) -> Seed:
     try:
         data = json.loads(cached.read_text(encoding="utf-8"))
         if data.get("version") == CACHE_VERSION and data.get("size") == SIZE:
@@ -158,14 +211,5 @@ def _load_one(path: Path, cache: Path) -> Seed:
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save the seed as UTF-8") from e
     seed = _build(path.name, text, sha)
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps({"version": CACHE_VERSION, "size": SIZE, "name": path.name,
-                                   "shingles": sorted(seed.shingles), "anchors": sorted(seed.anchors),
-                                   "language": seed.language}),
-                       encoding="utf-8")
-        os.replace(tmp, cached)  # atomic: a concurrent reader sees the old file or the whole new one
-    except OSError:
-        pass  # a read-only state dir costs speed, not correctness
+    _write_cache(cached, _cache_text(seed))
     return seed
