@@ -14,6 +14,7 @@ from util import ROOT
 from watcher import pipeline
 from watcher.config import Config, FetchSettings
 from watcher.dedup import SeedIndex
+from watcher.errors import ConfigError
 from watcher.match import Matcher
 
 KEYWORDS = ROOT / "seeds" / "keywords.yaml"
@@ -34,6 +35,11 @@ def test_an_unchanged_keyword_list_is_compiled_once_and_an_edit_is_seen_at_the_n
     assert edited is not first and edited.match(STORY, "", "").relevant
     path.write_text(text, encoding="utf-8")  # and back: the first list again
     assert not Matcher.load(path).match(STORY, "", "").relevant
+    # Broken by the next edit: refused with its line, though the same path loaded fine before.
+    path.write_text(text.replace("threshold: 3", "threshold: [3", 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        Matcher.load(path)
+    assert str(path) in str(e.value)
 
 
 def test_unchanged_seeds_give_the_same_index_and_every_state_folder_still_gets_its_cache(tmp_path: Path) -> None:
