@@ -123,7 +123,9 @@ def served(tmp_path_factory) -> Iterator[Served]:
         name, lang, items = ARCHIVE
         body = rss([{"guid": f"{name}-{i}", "title": t, "description": d, "pubDate": when,
                      "link": f"https://example.org/{name}/{i}"} for i, (t, d, when) in enumerate(items)])
-        sources.append({"name": name, "url": feeds.add(f"/{name}.rss", body.encode()), "language": lang})
+        # backfill_rate: the default 1 request/s would sleep a second between robots.txt and the feed.
+        sources.append({"name": name, "url": feeds.add(f"/{name}.rss", body.encode()), "language": lang,
+                        "backfill_rate": 20})
         cfg = write_config(tmp, sources, extra=f"reviewer: {REVIEWER}\ndigest: {{timezone: UTC}}")
         run_cli(cfg, "backfill", "--source", name, "--method", "feed", "--since", BACKFILL_RANGE[0],
                 "--until", BACKFILL_RANGE[1])
