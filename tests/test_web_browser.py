@@ -28,7 +28,7 @@ import pytest
 
 # Commands run in this process (click's CliRunner). Playwright's sync API keeps an event loop running in
 # this thread once the browser is up, and `watcher poll` and `backfill` start their own (asyncio.run
-# refuses that), so `served` fills the store before `browser` starts (the order of `page`'s arguments);
+# refuses that), so `serving` fills the store before `browser` starts (the order of `page`'s arguments);
 # the commands the tests run beside the browser (export, show, coverage, status) use no event loop.
 from util import ROOT, rss, run_cli, write_config
 
@@ -103,10 +103,17 @@ class Served:
             return dict(c.execute("SELECT id, review_status FROM items WHERE review_status IS NOT NULL"))
 
 
+@dataclass
+class Starting:
+    served: Served
+    proc: subprocess.Popen
+
+
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[Served]:
+def serving(tmp_path_factory) -> Iterator[Starting]:
     """A store filled by a real `watcher poll` of the feeds above and the hostile feed, and the real
-    `watcher serve` on it."""
+    `watcher serve` on it, started but not waited for: `served` waits, after `browser` has launched
+    Chromium meanwhile (the order of `page`'s arguments), so the two start-ups overlap."""
     from feedserver import FeedServer
 
     tmp = tmp_path_factory.mktemp("web")
@@ -138,19 +145,24 @@ def served(tmp_path_factory) -> Iterator[Served]:
         proc = subprocess.Popen([sys.executable, "-m", "watcher", "--config", str(cfg), "serve", "--port", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"watcher serve did not start: {log.read_text()}")
-                time.sleep(0.1)
-        yield Served(f"http://127.0.0.1:{port}", port, cfg, tmp / "state" / "watcher.db", log)
+        yield Starting(Served(f"http://127.0.0.1:{port}", port, cfg, tmp / "state" / "watcher.db", log), proc)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(serving: Starting) -> Served:
+    """`watcher serve` once it listens (it binds its socket before it announces the page)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", serving.served.port), timeout=0.5):
+                return serving.served
+        except OSError:
+            if serving.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"watcher serve did not start: {serving.served.log.read_text()}") from None
+            time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +178,7 @@ def browser():
 
 
 @pytest.fixture
-def page(served, browser) -> Iterator[Page]:  # served first: see the imports
+def page(serving, browser, served) -> Iterator[Page]:  # the store filled first: see the imports
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     pg = context.new_page()
     errors: list[str] = []
