@@ -11,13 +11,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from backfill_sites import wordpress_site
 from sitesrv import Handler, Site
 from util import ROOT, rss, run_cli, write_config
-from watcher import hostslots
+from watcher import hostslots, lock
 from watcher.errors import LockedError
 from watcher.hostslots import HostSlots
 from watcher.lock import backfill_lock, backfill_lock_path, instance_lock
@@ -117,15 +118,27 @@ def test_the_backfill_lock_and_the_instance_lock_are_independent(tmp_path: Path)
     assert backfill_lock_path(tmp_path).read_text() == ""
 
 
-def test_waiting_for_a_backfill_gets_the_lock_when_it_ends(tmp_path: Path) -> None:
+def test_waiting_for_a_backfill_gets_the_lock_when_it_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     holder = _holder(tmp_path, HOLDERS["backfill"])
-    threading.Timer(0.5, holder.kill).start()
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        # The holder ends during the waiter's first pause between tries: a condition, not a timer that
+        # must outlast the waiter's first try.
+        waits.append(seconds)
+        if len(waits) == 1:
+            holder.kill()
+            holder.wait()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(lock, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
     try:
         with backfill_lock(tmp_path, wait=30):
             assert "purpose=backfill" in backfill_lock_path(tmp_path).read_text()
     finally:
         holder.kill()
         holder.wait()
+    assert waits  # it did wait: its first try found the lock held
 
 
 def _guids(tmp_path: Path, source: str = "wp") -> list[str]:
