@@ -1,7 +1,7 @@
 """The four kinds of site a backfill reaches, served by tests/sitesrv.py on 127.0.0.1.
 
     wordpress_site(site)   paged feed (?paged=N, 10 a page) + REST API (10 a page, X-WP-Total(Pages)),
-                           REST page 2 answers 429 Retry-After: 1 the first time
+                           REST page 2 answers 429 Retry-After: 1 (retry_after) the first time
     archive_site(site, n)  an RFC 5005 chain of n archive documents whose oldest links back into the chain
     sitemap_site(site)     robots.txt -> a sitemap index built from ../shared/realdata/sitemaps/ (the real
                            index's children rewritten to local files: the real NYT news sitemap, a plain
@@ -38,7 +38,7 @@ def _body(i: int) -> str:
 # --- WordPress -----------------------------------------------------------------------------------
 
 def wordpress_site(site: Site, n: int = 25, start: datetime = datetime(2026, 10, 1, 8, tzinfo=timezone.utc),
-                   throttle_page: int | None = 2) -> list[dict]:
+                   throttle_page: int | None = 2, retry_after: str = "1") -> list[dict]:
     base = site.url("")
     posts = [{"id": 100 + i, "guid": {"rendered": f"{base}/?p={100 + i}"}, "link": f"{base}/2026/post-{i}/",
               "date_gmt": (start + timedelta(days=i)).strftime("%Y-%m-%dT%H:%M:%S"),
@@ -67,7 +67,7 @@ def wordpress_site(site: Site, n: int = 25, start: datetime = datetime(2026, 10,
         page = int(q.get("page", "1"))
         if page == throttle_page and not throttled["done"]:
             throttled["done"] = True
-            return 429, {"Retry-After": "1", "Content-Type": "application/json"}, '{"code":"too_many_requests"}'
+            return 429, {"Retry-After": retry_after, "Content-Type": "application/json"}, '{"code":"too_many_requests"}'
         chosen = [p for p in newest_first if q.get("after", "") <= p["date_gmt"] < q.get("before", "9999")]
         pages = max(1, -(-len(chosen) // 10))
         if page > pages:

@@ -212,21 +212,31 @@ def test_killed_midway_a_rerun_resumes_and_every_item_arrives_once(tmp_path, sit
 
 def test_interrupted_by_sigterm_the_run_is_partial_and_resumable(tmp_path, site):
     archive_site(site, n=6, loop=False)
-    cfg = write_config(tmp_path, [{"name": "arch", "url": site.url("/archive/feed.xml"), "backfill_rate": 4}])
+    # The third document answers only once the signal is sent: the backfill is interrupted with two
+    # pages stored and the third under way, every time, without racing its rate.
+    gate = threading.Event()
+    third = site.routes["/archive/2.xml"]
+    site.route("/archive/2.xml", lambda q: (gate.wait(30), third(q))[1])
+    cfg = _config(tmp_path, site, [{"name": "arch", "url": site.url("/archive/feed.xml")}])
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "watcher", "--config", str(cfg), "backfill", "--since",
                              "2026-08-01", "--until", "2026-09-30"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and sum(p.startswith("/archive/") for p in site.paths()) < 2:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "/archive/2.xml" not in site.paths():
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)  # the request in flight is cancelled, not waited for
+    finally:
+        gate.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130, (out, err)
     assert "interrupted" in err and "partial" in out
     assert _runs(tmp_path)[0][2] == "partial"
-    # The rerun need not be slow: only the interrupted run's rate (4/s) made room for the signal.
-    cfg = _config(tmp_path, site, [{"name": "arch", "url": site.url("/archive/feed.xml")}])
     p = run_cli(cfg, "backfill", "--since", "2026-08-01", "--until", "2026-09-30")
     assert "resuming run #1" in p.stdout and "complete by feed" in p.stdout
 

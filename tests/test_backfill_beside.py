@@ -11,13 +11,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from backfill_sites import wordpress_site
 from sitesrv import Handler, Site
 from util import ROOT, rss, run_cli, write_config
-from watcher import hostslots
+from watcher import hostslots, lock
 from watcher.errors import LockedError
 from watcher.hostslots import HostSlots
 from watcher.lock import backfill_lock, backfill_lock_path, instance_lock
@@ -31,9 +32,13 @@ class Counted:
     ready, a span that lies inside the client's own (it holds its slot until the answer has arrived),
     so the peak here can never exceed what the clients had in flight: no false alarms."""
 
-    def __init__(self, site: Site, delay: float):
+    def __init__(self, site: Site, delay: float, gate: threading.Event | None = None, crowd: int | None = None):
         self.now = self.peak = self.total = 0
         self.delay = delay
+        # Optional: every answer first waits for `gate` (bounded), and the arrival that makes `crowd`
+        # requests at once opens it, so a gate that nothing else opens still ends at a breach.
+        self.gate = gate
+        self.crowd = crowd
         self._lock = threading.Lock()
         plain = site.route
 
@@ -47,7 +52,11 @@ class Counted:
                 self.now += 1
                 self.total += 1
                 self.peak = max(self.peak, self.now)
+                if self.gate is not None and self.crowd is not None and self.now >= self.crowd:
+                    self.gate.set()
             try:
+                if self.gate is not None:
+                    self.gate.wait(15)  # bounded: a gate that never opens fails the asserts, it does not hang
                 time.sleep(self.delay)
                 return handler(q)
             finally:
@@ -117,15 +126,27 @@ def test_the_backfill_lock_and_the_instance_lock_are_independent(tmp_path: Path)
     assert backfill_lock_path(tmp_path).read_text() == ""
 
 
-def test_waiting_for_a_backfill_gets_the_lock_when_it_ends(tmp_path: Path) -> None:
+def test_waiting_for_a_backfill_gets_the_lock_when_it_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     holder = _holder(tmp_path, HOLDERS["backfill"])
-    threading.Timer(0.5, holder.kill).start()
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        # The holder ends during the waiter's first pause between tries: a condition, not a timer that
+        # must outlast the waiter's first try.
+        waits.append(seconds)
+        if len(waits) == 1:
+            holder.kill()
+            holder.wait()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(lock, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
     try:
         with backfill_lock(tmp_path, wait=30):
             assert "purpose=backfill" in backfill_lock_path(tmp_path).read_text()
     finally:
         holder.kill()
         holder.wait()
+    assert waits  # it did wait: its first try found the lock held
 
 
 def _guids(tmp_path: Path, source: str = "wp") -> list[str]:
@@ -231,7 +252,9 @@ asyncio.run(main())
 def test_two_processes_together_keep_to_per_host(tmp_path: Path, site: Site, shared: bool) -> None:
     """The control case (no state folder: each process only counts its own) shows the test can see
     a breach: two processes then have up to twice per_host requests on the host."""
-    counted = Counted(site, delay=0.3)
+    # Each answer takes 0.1 s: the two processes are let go together (stdin), so their requests overlap
+    # by far more than their start-up skew; the control case shows a breach is seen at this scale.
+    counted = Counted(site, delay=0.1)
     for i in range(6):
         site.static(f"/f{i}.xml", rss([{"guid": f"g{i}", "title": f"item {i}"}]), "application/rss+xml")
     procs = [subprocess.Popen([sys.executable, "-c", FETCHER, str(tmp_path / "state"), site.url(""), "6",
@@ -263,29 +286,29 @@ def test_two_processes_together_keep_to_per_host(tmp_path: Path, site: Site, sha
 N_FEEDS = 8
 
 
-def test_a_backfill_beside_watcher_run_stores_everything_once_within_the_shared_limit(tmp_path: Path,
-                                                                                       site: Site) -> None:
-    counted = Counted(site, delay=0.15)
-    posts = wordpress_site(site)  # three REST pages, one 429 with Retry-After: 1 midway
-    backfill_started = threading.Event()
-    plain_api = site.routes["/wp-json/wp/v2/posts"]
+def test_a_backfill_beside_watcher_run_stores_everything_once_within_the_shared_limit(
+        tmp_path: Path, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The two surely overlap, with no timing to it: every answer waits until the backfill (in this
+    # process) has been refused a slot because run holds both, or else until a third request is on the
+    # host at once (a breach, which the peak then shows).
+    contended = threading.Event()
+    counted = Counted(site, delay=0.05, gate=contended, crowd=3)
+    plain_try = HostSlots.try_acquire
 
-    def api(q: dict[str, str]):  # noqa: ANN202 - a sitesrv Answer
-        backfill_started.set()
-        return plain_api(q)
-    site.routes["/wp-json/wp/v2/posts"] = api  # counted already: wrapped at route()
+    def try_acquire(self: HostSlots, host: str) -> int | None:
+        got = plain_try(self, host)
+        if got is None:
+            contended.set()
+        return got
+    monkeypatch.setattr(HostSlots, "try_acquire", try_acquire)
+    # Three REST pages, one 429 midway (Retry-After: 0, so the retry is at once: how long a backfill
+    # waits out a 429 is test_backfill.py's matter, not this one's).
+    posts = wordpress_site(site, retry_after="0")
 
     def feed(i: int) -> Handler:
         body = rss([{"guid": f"feed{i}-{k}", "title": f"Harbour notes {i}.{k}", "link": f"http://127.0.0.1/n/{i}/{k}"}
                     for k in range(3)])
-
-        def answer(q: dict[str, str]):  # noqa: ANN202 - a sitesrv Answer
-            if i == 0:
-                # Holds one of run's requests until the backfill is fetching, so the two surely overlap
-                # (bounded: a backfill that never comes fails the asserts below, it does not hang).
-                backfill_started.wait(15)
-            return 200, {"Content-Type": "application/rss+xml"}, body
-        return answer
+        return lambda q: (200, {"Content-Type": "application/rss+xml"}, body)
 
     for i in range(N_FEEDS):
         site.route(f"/n{i}.xml", feed(i))
@@ -298,9 +321,9 @@ def test_a_backfill_beside_watcher_run_stores_everything_once_within_the_shared_
                                stderr=subprocess.STDOUT, env=ENV, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 60
-        while "/n0.xml" not in site.paths():  # run's first poll is under way
+        while counted.now < 2:  # run's first poll is under way, with both of its slots on the host held
             assert run.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+            time.sleep(0.02)
         # The backfill runs in this process (another process than `watcher run`, as a user's would be).
         bf = run_cli(cfg, "backfill", "--source", "wp", "--method", "wordpress", "--since", "2026-10-01",
                      "--until", "2026-10-31", check=False)
@@ -309,7 +332,7 @@ def test_a_backfill_beside_watcher_run_stores_everything_once_within_the_shared_
         deadline = time.monotonic() + 60
         while log.read_text().count(": ok new=") < N_FEEDS + 1:  # every source of run's poll, wp too
             assert run.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+            time.sleep(0.02)
         run.send_signal(signal.SIGTERM)
         assert run.wait(timeout=60) == 0, log.read_text()
     finally:
@@ -317,6 +340,7 @@ def test_a_backfill_beside_watcher_run_stores_everything_once_within_the_shared_
             run.kill()
             run.wait()
     assert "Traceback" not in log.read_text()
+    assert contended.is_set()  # the backfill met run's requests on the host
     assert counted.peak <= 2  # fetch.per_host, across both processes
     for i in range(N_FEEDS):
         assert sorted(_guids(tmp_path, f"n{i}")) == [f"feed{i}-{k}" for k in range(3)]
