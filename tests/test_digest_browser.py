@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from util import run_cli, write_config
+from util import CHROMIUM_LOCAL_ONLY, run_cli, write_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine (apt-get install chromium)")
@@ -28,7 +28,7 @@ def _dom(page: Path, tmp_path: Path) -> str:
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={tmp_path / 'chromium'}", "--virtual-time-budget=3000", "--dump-dom",
-         page.as_uri()],
+         *CHROMIUM_LOCAL_ONLY, page.as_uri()],
         capture_output=True, text=True, timeout=90)
     assert "<html" in p.stdout, p.stderr[-2000:]
     return p.stdout

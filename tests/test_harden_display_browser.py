@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from test_digest import add_item, make_cfg, utc
+from util import CHROMIUM_LOCAL_ONLY
 from watcher import store
 from watcher.digest import make_digest
 
@@ -41,7 +42,8 @@ def _overflows(page_html: str, tmp_path: Path, name: str) -> bool:
     p = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=900,700",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'chromium'}", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
+         f"--user-data-dir={tmp_path / 'chromium'}", "--virtual-time-budget=2000", "--dump-dom",
+         *CHROMIUM_LOCAL_ONLY, page.as_uri()],
         capture_output=True, text=True, timeout=90)
     found = re.search(r'data-overflow="(true|false)"', p.stdout)
     assert found, f"the probe did not run: {p.stderr[-2000:]}"

@@ -30,10 +30,11 @@ import pytest
 # this thread once the browser is up, and `watcher poll` and `backfill` start their own (asyncio.run
 # refuses that), so `serving` fills the store before `browser` starts (the order of `page`'s arguments);
 # the commands the tests run beside the browser (export, show, coverage, status) use no event loop.
-from util import ROOT, rss, run_cli, write_config
+from util import CHROMIUM_LOCAL_ONLY, ROOT, rss, run_cli, write_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 try:
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import Page, sync_playwright
 except ImportError:  # pragma: no cover - the test extra installs it
     sync_playwright = None
@@ -170,7 +171,7 @@ def browser():
     if CHROMIUM is None or sync_playwright is None:
         pytest.skip("needs Chromium (apt-get install chromium) and playwright (pip install -e '.[test]')")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", *CHROMIUM_LOCAL_ONLY])
         try:
             yield b
         finally:
@@ -187,6 +188,19 @@ def page(serving, browser, served) -> Iterator[Page]:  # the store filled first:
     pg.errors = errors
     try:
         yield pg
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("url", ["http://evil.example/", "https://evil.example/x", "http://192.0.2.1/"])
+def test_the_test_browser_reaches_no_host_but_this_one(serving, browser, url: str) -> None:  # serving first: see the imports
+    """The hostile fixtures frame and link other hosts on purpose; the guard every Chromium here runs with
+    (util.CHROMIUM_LOCAL_ONLY) sends those requests to a dead local proxy, whatever the network."""
+    context = browser.new_context()
+    try:
+        with pytest.raises(PlaywrightError) as e:
+            context.new_page().goto(url, timeout=10_000)
+        assert "ERR_PROXY_CONNECTION_FAILED" in str(e.value), str(e.value)
     finally:
         context.close()
 

@@ -11,6 +11,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
+# Every Chromium the tests start reaches 127.0.0.1 and nothing else. The hostile fixtures link and frame
+# https://evil.example/ on purpose, and no test may touch the internet: every other host goes to a proxy
+# on a port nothing listens on (which also stops IP literals) and no other name resolves.
+CHROMIUM_LOCAL_ONLY = ["--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=127.0.0.1",
+                       "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
 
 def write_config(tmp_path: Path, sources: list[dict], extra: str = "") -> Path:
     """A sources.yaml in tmp_path using the project's own seeds and keyword list, state in tmp_path."""
