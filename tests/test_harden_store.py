@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import importlib
 import os
 import random
 import shutil
@@ -130,6 +131,7 @@ class Pristine:
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
     from feedserver import FeedServer
 
+    _import_all()
     # World-readable, so the child that runs as `nobody` can reach it (pytest's own tmp is 0700).
     folder = Path(tempfile.mkdtemp(prefix="watcher-store-"))
     folder.chmod(0o755)
@@ -413,6 +415,22 @@ def _in_child(fn, out: Path, err: Path) -> int:
             os.waitpid(pid, 0)
             raise AssertionError(f"the command still ran after {CHILD_TIMEOUT_S}s")
         time.sleep(0.01)
+
+
+def _import_all() -> None:
+    """Import every watcher module (and so what each imports) in this process, before any child
+    becomes `nobody`: this Python lives under /root (mode 0700 here), so a module first imported by a
+    child that has dropped root fails with ModuleNotFoundError. The command under test would then
+    crash on a lazy import (trafilatura's configparser, for `backfill`) whenever no earlier test in the
+    same worker had imported it: a failure that depended on test order."""
+    import pkgutil
+
+    import watcher
+
+    for m in pkgutil.walk_packages(watcher.__path__, "watcher."):
+        if not m.name.endswith(".__main__"):  # that one runs the CLI
+            importlib.import_module(m.name)
+    importlib.import_module("trafilatura")  # imported lazily by watcher/fulltext/extract.py
 
 
 def _as_user() -> None:
