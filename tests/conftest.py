@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # so tests can `from feedserver import ...`
+sys.path.insert(0, str(Path(__file__).parent / "offline"))
 
 # Keep compiled modules in __pycache__ (git-ignored) even where PYTHONDONTWRITEBYTECODE=1 is set, as on
 # the shared development machine: without them every xdist worker compiles and assertion-rewrites every
@@ -20,7 +21,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # so tests can `from feedserver 
 # only read the caches written here.
 sys.dont_write_bytecode = False
 
+import netguard  # noqa: E402
 from feedserver import FeedServer  # noqa: E402
+from util import SUBPROCESS_PYTHONPATH  # noqa: E402
 
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -32,55 +35,28 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-# Names no DNS server answers for the internet (RFC 2606, RFC 6761) or that glibc refuses to send: a
-# test may use them on purpose to see a lookup fail.
-_RESERVED = (".test", ".example", ".invalid", ".localhost", "example.com", "example.net", "example.org")
-
-
-def _loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def _ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]").split("%")[0])
-        return True
-    except ValueError:
-        return False
-
-
-def _meant_to_fail(host: str) -> bool:
-    h = host.lower().rstrip(".")
-    return h.startswith("-") or any(h == r.lstrip(".") or h.endswith(r if r.startswith(".") else "." + r)
-                                    or h == r for r in _RESERVED)
+# Every Python subprocess a test starts runs tests/offline/sitecustomize.py first: the same loopback-only
+# rule as below, its refused names logged to this worker's file (read by _only_loopback after each test).
+_NETLOG = Path(tempfile.mkdtemp(prefix="watcher-netlog-")) / "tried.txt"
+_NETLOG.touch()
+os.environ["WATCHER_TEST_NETLOG"] = str(_NETLOG)
+os.environ["PYTHONPATH"] = os.pathsep.join([SUBPROCESS_PYTHONPATH, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 @pytest.fixture(autouse=True)
 def _only_loopback(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Tests never touch the internet: every name lookup in this process (and the parser workers it
-    forks) other than a loopback address fails at once, without a query leaving the machine, and a
-    test whose code tried to reach a real host fails, naming it. (Feed items link to real sites; a
-    feature that follows links, like full text, must be pointed at 127.0.0.1 in a test.)"""
-    real = socket.getaddrinfo
+    forks, and the Python processes it starts) other than a loopback address fails at once, without a
+    query leaving the machine, and a test whose code tried to reach a real host fails, naming it. (Feed
+    items link to real sites; a feature that follows links, like full text, must be pointed at
+    127.0.0.1 in a test.)"""
     tried: list[str] = []
-
-    def guarded(host, *args, **kwargs):  # type: ignore[no-untyped-def]
-        name = host.decode() if isinstance(host, bytes) else str(host or "")
-        flags = kwargs.get("flags", args[3] if len(args) > 3 else 0)
-        if _loopback(name) or (flags & socket.AI_PASSIVE and _ip_literal(name)):
-            # A passive lookup of an address is for binding a server to it: no query, no traffic.
-            return real(host, *args, **kwargs)
-        if not _meant_to_fail(name):
-            tried.append(name)
-        raise socket.gaierror(socket.EAI_NONAME, f"tests stay on 127.0.0.1: {name} not looked up")
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", netguard.guard(socket.getaddrinfo, tried.append))
+    seen = _NETLOG.stat().st_size
     yield tried  # the list itself, so tests/test_offline_guard.py can show the guard sees a lookup
+    with _NETLOG.open(encoding="utf-8") as f:
+        f.seek(seen)
+        tried += f.read().split()
     assert not tried, f"the test tried to reach hosts off this machine: {sorted(set(tried))[:10]}"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import asdict
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from watcher import store

@@ -17,7 +17,7 @@ import pytest
 from backfill_sites import SITEMAPS, archive_site, robots_site, sitemap_site, wayback_site, wordpress_site
 from sitesrv import Site
 from click.testing import CliRunner
-from util import ROOT, write_config
+from util import SUBPROCESS_PYTHONPATH, write_config
 from watcher.cli import cli
 
 def run_cli(config: Path, *args: str, check: bool = True):
@@ -175,7 +175,7 @@ def test_killed_midway_a_rerun_resumes_and_every_item_arrives_once(tmp_path, sit
     fourth = site.routes["/archive/3.xml"]
     site.route("/archive/3.xml", lambda q: (gate.wait(30), fourth(q))[1])
     cfg = _config(tmp_path, site, [{"name": "arch", "url": site.url("/archive/feed.xml")}])
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": SUBPROCESS_PYTHONPATH}
     args = [sys.executable, "-m", "watcher", "--config", str(cfg), "backfill", "--since", "2026-08-01",
             "--until", "2026-09-30"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
@@ -218,7 +218,7 @@ def test_interrupted_by_sigterm_the_run_is_partial_and_resumable(tmp_path, site)
     third = site.routes["/archive/2.xml"]
     site.route("/archive/2.xml", lambda q: (gate.wait(30), third(q))[1])
     cfg = _config(tmp_path, site, [{"name": "arch", "url": site.url("/archive/feed.xml")}])
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": SUBPROCESS_PYTHONPATH}
     proc = subprocess.Popen([sys.executable, "-m", "watcher", "--config", str(cfg), "backfill", "--since",
                              "2026-08-01", "--until", "2026-09-30"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)

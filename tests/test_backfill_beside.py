@@ -17,13 +17,13 @@ import pytest
 
 from backfill_sites import wordpress_site
 from sitesrv import Handler, Site
-from util import ROOT, rss, run_cli, write_config
+from util import SUBPROCESS_PYTHONPATH, rss, run_cli, write_config
 from watcher import hostslots, lock
 from watcher.errors import LockedError
 from watcher.hostslots import HostSlots
 from watcher.lock import backfill_lock, backfill_lock_path, instance_lock
 
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+ENV = {**os.environ, "PYTHONPATH": SUBPROCESS_PYTHONPATH}
 FAST = 20  # backfill requests/s to a test site: the default 1/s would make the tests slow
 
 

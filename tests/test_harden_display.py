@@ -28,7 +28,7 @@ import yaml
 from click.testing import CliRunner
 
 from test_digest import add_item, make_cfg, utc
-from util import ROOT, write_config
+from util import write_config
 from watcher import display, store
 from watcher.cli import cli
 from watcher.digest import make_digest

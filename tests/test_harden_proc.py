@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from util import ROOT, rss, run_cli, write_config
+from util import SUBPROCESS_PYTHONPATH, rss, run_cli, write_config
 from watcher.errors import LockedError
 from watcher.lock import instance_lock
 
@@ -78,7 +78,7 @@ def test_kill_9_mid_poll_leaves_the_store_unlocked_and_no_worker_alive(tmp_path:
     cfg = write_config(tmp_path, sources,
                        extra="fetch: {workers: 2, per_host: 3, read_timeout: 120, total_timeout: 300}")
     log = tmp_path / f"{command}.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": SUBPROCESS_PYTHONPATH}
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "watcher", "--config", str(cfg), command],
                                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
@@ -136,7 +136,7 @@ with instance_lock(Path(sys.argv[1]), purpose="poll"):
 def test_a_child_forked_while_the_lock_is_held_does_not_keep_it_after_a_crash(tmp_path: Path) -> None:
     # Any fork, not only the parser pool's: a child that outlives a crashed holder must not hold the lock.
     p = subprocess.run([sys.executable, "-c", CRASH_AFTER_FORK, str(tmp_path)], capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+                       env={**os.environ, "PYTHONPATH": SUBPROCESS_PYTHONPATH}, timeout=60)
     child = int(p.stdout.strip())
     try:
         assert _alive(child)
@@ -154,7 +154,7 @@ def test_the_lock_message_names_what_holds_it(tmp_path: Path, purpose: str, says
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; from watcher.lock import instance_lock\n"
          "with instance_lock(Path(sys.argv[1]), purpose=sys.argv[2]):\n print('locked', flush=True); time.sleep(60)",
-         str(tmp_path), purpose], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+         str(tmp_path), purpose], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": SUBPROCESS_PYTHONPATH})
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(LockedError) as e:

@@ -12,7 +12,7 @@ import pytest
 from util import rss, run_cli, write_config
 from watcher import config as config_mod
 from watcher import export, ingest, pipeline, store
-from watcher.times import parse_iso, parse_iso_optional
+from watcher.times import parse_iso
 
 ON_TOPIC = {
     "guid": "t-1",

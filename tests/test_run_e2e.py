@@ -10,7 +10,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from util import ROOT, rss, run_cli, write_config
+from util import SUBPROCESS_PYTHONPATH, rss, run_cli, write_config
 from watcher import store
 from watcher.times import parse_iso_optional
 from watcher.lock import instance_lock
@@ -48,7 +48,7 @@ def test_run_polls_builds_the_missed_digest_refuses_a_second_instance_and_stops_
     digests = tmp_path / "state" / "digests"
 
     log = tmp_path / "run.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": SUBPROCESS_PYTHONPATH}
     with log.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "watcher", "--config", str(cfg), "run"],
                                 stdout=err, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)

@@ -30,7 +30,7 @@ import pytest
 # this thread once the browser is up, and `watcher poll` and `backfill` start their own (asyncio.run
 # refuses that), so `serving` fills the store before `browser` starts (the order of `page`'s arguments);
 # the commands the tests run beside the browser (export, show, coverage, status) use no event loop.
-from util import CHROMIUM_LOCAL_ONLY, ROOT, rss, run_cli, write_config
+from util import CHROMIUM_LOCAL_ONLY, SUBPROCESS_PYTHONPATH, rss, run_cli, write_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 try:
@@ -141,7 +141,7 @@ def serving(tmp_path_factory) -> Iterator[Starting]:
         feeds.stop()
     port = _free_port()
     log = tmp / "serve.log"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": SUBPROCESS_PYTHONPATH}
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "watcher", "--config", str(cfg), "serve", "--port", str(port)],
                                 stdout=out, stderr=subprocess.STDOUT, env=env)

@@ -10,6 +10,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+# PYTHONPATH for every Python process a test starts: the project, and first tests/offline, whose
+# sitecustomize.py keeps that process on 127.0.0.1 as tests/conftest.py keeps the test process.
+SUBPROCESS_PYTHONPATH = os.pathsep.join([str(ROOT / "tests" / "offline"), str(ROOT)])
 
 # Every Chromium the tests start reaches 127.0.0.1 and nothing else. The hostile fixtures link and frame
 # https://evil.example/ on purpose, and no test may touch the internet: every other host goes to a proxy
@@ -73,7 +76,7 @@ def run_console(config: Path, *args: str, check: bool = True) -> subprocess.Comp
     script = Path(sys.executable).parent / "watcher"
     env = {k: v for k, v in os.environ.items() if k not in PIPED}
     p = subprocess.run([str(script), "--config", str(config), *args],
-                       capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=300)
+                       capture_output=True, text=True, env={**env, "PYTHONPATH": SUBPROCESS_PYTHONPATH}, timeout=300)
     if check and p.returncode != 0:
         raise AssertionError(f"watcher {' '.join(args)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p
