@@ -7,6 +7,7 @@ ephemeral port, runs in a background thread, and is stopped at fixture teardown.
     url = server.add("/a.xml", RSS)        # a static route; returns its URL
     server.add_behaviour("/slow.xml", "trickle", interval=0.5)
     server.requests("/a.xml")              # [(method, {lower-cased header: value}), ...]
+    server.connections                     # TCP connections accepted so far
     server.stop()
 
 Behaviours (add_behaviour(path, name, **kw)); each returns the route's URL:
@@ -184,6 +185,10 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # the default of 5 drops connections when the bench opens 50 at once
     owner: "FeedServer"
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.owner.connections += 1  # the serving thread alone accepts, so no lock is needed
+        super().process_request(request, client_address)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         exc = sys.exc_info()[1]
         if isinstance(exc, _GONE):
@@ -207,6 +212,7 @@ class FeedServer:
         self.errors: list[BaseException] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.connections = 0  # TCP connections accepted: keep-alive reuse shows as fewer than requests
 
     # lifecycle
     @property

@@ -5,6 +5,7 @@ the decoding and header helpers. Every behaviour a feed server can show goes thr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 import socket
 import time
@@ -88,6 +89,27 @@ def test_conditional_get_round_trip(feed_server: FeedServer) -> None:
     sent = feed_server.requests("/c.xml")[-1][1]
     assert sent["if-none-match"] == '"abc"'
     assert sent["if-modified-since"] == "Tue, 04 Mar 2025 10:00:00 GMT"
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["304", "200"])
+def test_feeds_on_one_host_share_its_connections_whether_or_not_they_changed(feed_server: FeedServer,
+                                                                             changed: bool) -> None:
+    # A regular poll is mostly 304s. Each one used to close its connection unread, so every unchanged
+    # feed cost a new connection (over https, a new TLS handshake) to a host already connected to.
+    urls = []
+    for i in range(20):
+        feed_server.add(f"/k{i}.xml", RSS_SAMPLE)
+        urls.append(feed_server.add_behaviour(f"/k{i}.xml", "conditional", etag=f'"k{i}"'))
+    settings = dataclasses.replace(FAST, concurrency=4, per_host=4)
+
+    async def go() -> list[FetchResult]:
+        async with Fetcher(settings) as f:
+            return list(await asyncio.gather(*(f.fetch(u, etag=None if changed else f'"k{i}"')
+                                               for i, u in enumerate(urls))))
+
+    results = asyncio.run(go())
+    assert all(r.ok and r.not_modified is not changed for r in results)
+    assert feed_server.connections <= 4, f"{feed_server.connections} connections for 20 requests"
 
 
 def test_if_modified_since_alone_gives_304(feed_server: FeedServer) -> None:

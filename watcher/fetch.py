@@ -506,6 +506,10 @@ class Fetcher:
             # Only a chain made wholly of permanent redirects moves the feed for good.
             permanent = current if hops and all(h in _PERMANENT for h in hops) else None
             if status == 304:
+                # A 304 has no body, but the connection goes back to the pool only once the response
+                # has been read to its end; closed unread, every unchanged feed cost a new connection
+                # (and, over https, a new TLS handshake) to a host already connected to.
+                await response.aread()
                 if not conditional:
                     return result(failure=Failure(FailureKind.PROTOCOL, f"{current} answered 304 Not Modified "
                                                   f"to a request that asked for no comparison", status=status))
