@@ -210,6 +210,23 @@ def test_a_re_poll_never_refetches_and_a_correction_refetches_only_for_a_new_lin
     assert got["g2"]["content_source"] == "page" and got["g2"]["page_link"].endswith("/a/3.html")
 
 
+def test_a_source_switched_to_never_keeps_the_feeds_own_text_even_for_a_correction(feed_server, tmp_path):
+    feed_server.add("/a/1.html", furnished_page("T", ON_TOPIC_TEXT, "most_read"), content_type="text/html")
+    one = {"guid": "g1", "title": "Nvidia H20 rules", "link": feed_server.url("/a/1.html"), "description": TEASER}
+    url = feed_server.add("/feed.xml", rss([one]))
+    poll(write_config(tmp_path, [{"name": "news", "url": url}], FAST))
+    assert items(tmp_path / "sources.yaml")["g1"]["content_source"] == "page"
+    # The analyst turns pages off for this source; then the feed corrects the entry under the same link.
+    cfg = write_config(tmp_path, [{"name": "news", "url": url, "fulltext": "never"}], FAST)
+    feed_server.add("/feed.xml", rss([dict(one, title="Nvidia H20 rules (corrected)")]))
+    poll(cfg)
+    it = items(cfg)["g1"]
+    assert it["version"] == 2 and it["title"].endswith("(corrected)")
+    assert it["content_source"] == "feed" and "Entity List" not in it["content"] and it["summary"] == TEASER
+    assert it["page_status"] == "skipped" and "never" in it["page_note"]
+    assert len(feed_server.requests("/a/1.html")) == 1  # the first poll's, under auto
+
+
 def test_auto_fetches_nothing_for_a_feed_off_the_topic_or_with_full_text(feed_server, tmp_path):
     feed_server.add("/a/1.html", furnished_page("T", OFF_TOPIC_TEXT, "nav"), content_type="text/html")
     sports = [{"guid": f"s{i}", "title": f"Team {i} wins the derby", "link": feed_server.url("/a/1.html"),
