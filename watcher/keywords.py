@@ -32,6 +32,7 @@ import yaml
 from . import errors
 from .bounds import check_value
 from .errors import Problem
+from .filememo import FileMemo
 from .normalize import fold
 from .yamlcheck import Checker, read_mapping, scalar
 
@@ -293,31 +294,17 @@ def _duplicates(ck: Checker, rules: list[Rule]) -> None:
 def load_keywords(path: Path) -> KeywordList:
     """Load a keyword list, or raise ConfigError listing every problem.
 
-    A list loaded before in this process with the same bytes is not checked again (every command
-    that polls loads it, and `watcher run` at every poll): checking takes about 7 ms; reading the file
-    to compare, microseconds. A KeywordList is never changed once built."""
+    A list loaded before in this process with the same bytes is not checked again (every command that
+    polls loads it, and `watcher run` at every poll; checking takes about 7 ms): watcher/filememo.py."""
     path = Path(path)
-    try:
-        key = (str(path), path.read_bytes())
-    except OSError:
-        key = None  # check_keywords says what is wrong with the file
-    kl = _LOADED.get(key) if key is not None else None
-    if kl is not None:
+
+    def check() -> KeywordList:
+        kl, problems = check_keywords(path)
+        if problems or kl is None:
+            raise errors.ConfigError.from_problems(problems)
         return kl
-    kl, problems = check_keywords(path)
-    if problems or kl is None:
-        raise errors.ConfigError.from_problems(problems)
-    if key is not None:
-        try:
-            unchanged = path.read_bytes() == key[1]  # not edited while it was being checked
-        except OSError:
-            unchanged = False
-        if unchanged:
-            while len(_LOADED) >= 4:
-                _LOADED.pop(next(iter(_LOADED)))
-            _LOADED[key] = kl
-    return kl
+
+    return _CHECKED.get(path, check)
 
 
-# Keyword lists that passed check_keywords in this process, by (path as given, file bytes).
-_LOADED: dict[tuple[str, bytes], KeywordList] = {}
+_CHECKED: FileMemo[KeywordList] = FileMemo(keep=4)  # a process uses one list; tuning compares a few

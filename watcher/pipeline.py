@@ -13,8 +13,8 @@ Where each step lives:
     stored         watcher/store/        apply()          (items, versions, fetches, source state) } the store
 
 Parsing, matching and fingerprinting are pure and CPU-heavy, so they run in a pool of worker processes
-(one per core; a poll of fewer than 8 sources parses them itself) while the event loop keeps fetching; deduplicating and storing need the store and stay in
-this process, because SQLite has one writer anyway. One source's failure is a value
+(one per core; a poll of fewer than 8 sources parses them itself) while the event loop keeps fetching;
+deduplicating and storing need the store and stay in this process, because SQLite has one writer anyway. One source's failure is a value
 (`SourceOutcome.status == "failed"`), never an exception that stops the others, even when it is a
 bug met with that source's data (`fetch_and_prepare`). A source the poll did not get to, because its
 host stopped answering or the poll's deadline passed, is `deferred`: not a failure, tried next poll.
