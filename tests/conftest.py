@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -39,6 +41,7 @@ def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
 # rule as below, its refused names logged to this worker's file (read by _only_loopback after each test).
 _NETLOG = Path(tempfile.mkdtemp(prefix="watcher-netlog-")) / "tried.txt"
 _NETLOG.touch()
+atexit.register(shutil.rmtree, _NETLOG.parent, ignore_errors=True)
 os.environ["WATCHER_TEST_NETLOG"] = str(_NETLOG)
 os.environ["PYTHONPATH"] = os.pathsep.join([SUBPROCESS_PYTHONPATH, *filter(None, [os.environ.get("PYTHONPATH")])])
 

@@ -3,8 +3,8 @@
 Built from `seeds/*.txt` when watcher starts. Shingling a long seed takes milliseconds and a user may
 add hundreds, so each seed's shingles are cached under `cache_dir/seeds/<sha256 of the file>.json`:
 an unchanged file is read back, a changed or added one is shingled again (its hash changed), and a
-removed one is simply not listed. Within one process, seeds and indexes already built are kept by
-their files' hashes, so a long `watcher run` reads and hashes the files each poll but builds nothing
+removed one is simply not listed. Within one process, an index already built is kept by its files'
+names and hashes, so a long `watcher run` reads and hashes the files each poll but builds nothing
 twice. An inverted index (shingle -> seeds holding it) then gives the
 overlap of an item with every seed in one pass over the item's shingles.
 """
@@ -82,19 +82,20 @@ class SeedIndex:
         if not seeds_dir.is_dir():
             return cls([])
         cache = Path(cache_dir) / "seeds"
-        out = []
-        for path in sorted(seeds_dir.glob("*.txt")):
-            if not path.is_file():
-                continue
-            out.append(_load_one(path, cache))
+        files = [(path, _read(path)) for path in sorted(seeds_dir.glob("*.txt")) if path.is_file()]
+        shas = [hashlib.sha256(raw).hexdigest() for _, raw in files]
         # The same seeds loaded again in this process (`watcher run` polls, the test suite) give back
-        # the same index: building its postings takes about 10 ms, and an index is never changed.
-        key = tuple((s.name, s.sha256) for s in out)
+        # the same index: nothing is read from the cache or built, and an index is never changed.
+        key = tuple((path.name, sha) for (path, _), sha in zip(files, shas))
         index = _INDEXES.get(key)
-        if index is None:
-            while len(_INDEXES) >= _KEEP:
-                _INDEXES.pop(next(iter(_INDEXES)))
-            index = _INDEXES[key] = cls(out)
+        if index is not None:
+            for seed in index.seeds:  # another state folder: it gets its cache files as if built here
+                if not (cache / f"{seed.sha256}.json").exists():
+                    _write_cache(cache / f"{seed.sha256}.json", seed)
+            return index
+        while len(_INDEXES) >= _KEEP:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        index = _INDEXES[key] = cls([_load_one(path, raw, sha, cache) for (path, raw), sha in zip(files, shas)])
         return index
 
     @classmethod
@@ -149,56 +150,38 @@ def _build(name: str, text: str, sha: str) -> Seed:
                 anchors=frozenset(crosslingual.anchors(text)), language=crosslingual.script_language(text))
 
 
-# Built in this process: indexes by their seeds' (name, sha256), seeds by (name, sha256) with their cache
-# file's text. Reading and hashing every seed file each time still catches any edit.
+# Indexes built in this process, by their seeds' (file name, sha256): SeedIndex.load.
 _INDEXES: dict[tuple[tuple[str, str], ...], SeedIndex] = {}
-_BUILT: dict[tuple[str, str], tuple[Seed, str]] = {}
 _KEEP = 8
 
 
 def forget() -> None:
-    """Forget the seeds and indexes built in this process, as a new process starts (tests of the file
-    cache)."""
+    """Forget the indexes built in this process, as a new process starts (tests of the file cache)."""
     _INDEXES.clear()
-    _BUILT.clear()
 
 
-def _cache_text(seed: Seed) -> str:
-    return json.dumps({"version": CACHE_VERSION, "size": SIZE, "name": seed.name,
-                       "shingles": sorted(seed.shingles), "anchors": sorted(seed.anchors),
-                       "language": seed.language})
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read this seed file ({e}); check its permissions") from e
 
 
-def _write_cache(cached: Path, text: str) -> None:
+def _write_cache(cached: Path, seed: Seed) -> None:
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_text(json.dumps({"version": CACHE_VERSION, "size": SIZE, "name": seed.name,
+                                   "shingles": sorted(seed.shingles), "anchors": sorted(seed.anchors),
+                                   "language": seed.language}),
+                       encoding="utf-8")
         os.replace(tmp, cached)  # atomic: a concurrent reader sees the old file or the whole new one
     except OSError:
         pass  # a read-only state dir costs speed, not correctness
 
 
-def _load_one(path: Path, cache: Path) -> Seed:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read this seed file ({e}); check its permissions") from e
-    sha = hashlib.sha256(raw).hexdigest()
+def _load_one(path: Path, raw: bytes, sha: str, cache: Path) -> Seed:
     cached = cache / f"{sha}.json"
-    built = _BUILT.get((path.name, sha))
-    if built is not None:
-        if not cached.exists():  # another state folder: it gets its cache as if built here
-            _write_cache(cached, built[1])
-        return built[0]
-    seed = _read_or_build(path, raw, sha, cached)
-    if len(_BUILT) >= 64 * _KEEP:
-        _BUILT.clear()  # seeds edited many times over in one long run: start the memory afresh
-    _BUILT[(path.name, sha)] = (seed, _cache_text(seed))
-    return seed
-
-
-def _read_or_build(path: Path, raw: bytes, sha: str, cached: Path) -> Seed:
     try:
         data = json.loads(cached.read_text(encoding="utf-8"))
         if data.get("version") == CACHE_VERSION and data.get("size") == SIZE:
@@ -211,5 +194,5 @@ def _read_or_build(path: Path, raw: bytes, sha: str, cached: Path) -> Seed:
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 text (byte {e.start}); save the seed as UTF-8") from e
     seed = _build(path.name, text, sha)
-    _write_cache(cached, _cache_text(seed))
+    _write_cache(cached, seed)
     return seed

@@ -131,9 +131,10 @@ class FulltextPoll:
         """Which entries reuse what the store has (jobs), and which need a page fetched (index -> link)."""
         if source.fulltext == "never":
             # No page is fetched or reused: each entry keeps the feed's own text and says why. The store
-            # lookups below, needed only to reuse a page, cost 8% of a cold poll's storing process when
-            # every source is `never` (bench/poll.py). A correction of an item whose page was fetched
-            # while the source was `auto` now keeps the feed's text too, as `never` says.
+            # lookups below serve only reusing a page; with every source `never`, as in bench/poll.py,
+            # they were 8% of the storing process's samples in a cold poll (py-spy, not a project
+            # command). A correction of an item whose page was fetched while the source was `auto`
+            # now keeps the feed's text too, as `never` says.
             return {i: Job(p, PageInfo("skipped", decide("never", p.entry, p.match, lambda: False, False).why,
                                        p.entry.link))
                     for i, p in enumerate(prepared.entries)}, {}
