@@ -3,7 +3,7 @@
 `Fetcher.fetch(url)` returns a `FetchResult` for whatever happens: the body and headers, a 304, or a
 `Failure` classified into `FailureKind`. It never raises for a problem with one URL; a raise here is a
 bug. The parser decides whether the bytes are a feed; the only content judgement made here is that an
-empty 200 is not a feed.
+empty 200 is not a feed. Connections are kept alive and reused by the pool in watcher/connpool.py.
 
 Bounds, and why each one exists:
 - concurrency: one global semaphore and one per host, acquired host first, so requests queued for a
@@ -46,6 +46,7 @@ from types import TracebackType
 import brotli
 import httpx
 
+from . import connpool
 from .config import FetchSettings, parse_interval
 from .errors import StoreError
 from .hostslots import HostSlots
@@ -338,12 +339,13 @@ class Fetcher:
         s = self.settings
         if self._shared is not None:
             self._shared.prepare()  # a state folder that cannot hold the slots: one error, before any request
+        # Our semaphores already bound concurrency; the pool only has to keep connections alive.
+        limits = httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency)
         self._client = httpx.AsyncClient(
-            http1=True, http2=False, follow_redirects=False, transport=self._transport, verify=tls_context(),
+            http1=True, http2=False, follow_redirects=False, verify=tls_context(), limits=limits,
+            transport=self._transport or connpool.transport(tls_context(), limits),
             timeout=httpx.Timeout(connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout,
                                   pool=s.total_timeout),
-            # Our semaphores already bound concurrency; the pool only has to keep connections alive.
-            limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
             headers={"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         )
         await self._client.__aenter__()
