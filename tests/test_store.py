@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 import sqlite3
+import time
 
 import pytest
 
@@ -33,7 +35,9 @@ def _read_then_write(path: str, worker: int, n: int, start) -> None:
 
 def test_two_processes_writing_at_once_both_succeed(tmp_path):
     path = str(tmp_path / "w.db")
-    store.connect(path)
+    # Closed before forking: an open connection left for the garbage collector could be finalised
+    # in a child, whose close then removed the WAL under the other child ("disk I/O error").
+    store.connect(path).conn.close()
     ctx = multiprocessing.get_context("fork")
     start = ctx.Event()
     procs = [ctx.Process(target=_read_then_write, args=(path, w, 150, start)) for w in range(2)]
@@ -78,6 +82,81 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
             1 / 0
     assert db.execute("SELECT count(*) FROM sources").fetchone()[0] == 0
     assert not db.conn.in_transaction
+
+
+def _slow_commits(monkeypatch: pytest.MonkeyPatch, db, seconds: float) -> None:
+    """Make this connection's COMMIT take `seconds` (as a slow disk does), in whichever thread runs it."""
+    execute = db.conn.execute
+
+    def slow(sql, *args):
+        if sql == "COMMIT":
+            time.sleep(seconds)
+        return execute(sql, *args)
+    monkeypatch.setattr(db.conn, "execute", slow)
+
+
+def _count(path) -> int:
+    return sqlite3.connect(path).execute("SELECT count(*) FROM sources").fetchone()[0]
+
+
+def test_an_async_write_commits_without_holding_the_event_loop(tmp_path, monkeypatch):
+    # A poll's commit used to stop its fetching and starve the parser workers while SQLite waited
+    # for the disk (store/db.py write_async).
+    db = store.connect(tmp_path / "w.db")
+    _slow_commits(monkeypatch, db, 0.5)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def go() -> None:
+        t = asyncio.create_task(ticker())
+        async with store.write_async(db):
+            db.execute("INSERT INTO sources (name, url) VALUES ('a', 'http://x/')")
+        t.cancel()
+
+    asyncio.run(go())
+    assert _count(tmp_path / "w.db") == 1 and not db.conn.in_transaction
+    assert ticks >= 10, f"the loop ran {ticks} times during a 0.5 s commit"
+
+
+def test_an_async_write_that_fails_leaves_nothing_behind(tmp_path):
+    db = store.connect(tmp_path / "w.db")
+
+    async def go() -> None:
+        async with store.write_async(db):
+            db.execute("INSERT INTO sources (name, url) VALUES ('a', 'http://x/')")
+            1 / 0
+
+    with pytest.raises(ZeroDivisionError):
+        asyncio.run(go())
+    assert _count(tmp_path / "w.db") == 0 and not db.conn.in_transaction
+
+
+def test_an_async_write_cancelled_during_its_commit_is_committed_whole(tmp_path, monkeypatch):
+    db = store.connect(tmp_path / "w.db")
+    _slow_commits(monkeypatch, db, 0.3)
+    committing = asyncio.Event()
+
+    async def write() -> None:
+        async with store.write_async(db):
+            db.execute("INSERT INTO sources (name, url) VALUES ('a', 'http://x/')")
+            db.execute("INSERT INTO sources (name, url) VALUES ('b', 'http://y/')")
+            committing.set()
+
+    async def go() -> None:
+        task = asyncio.create_task(write())
+        await committing.wait()
+        await asyncio.sleep(0.05)  # the commit is under way in its thread
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(go())
+    assert _count(tmp_path / "w.db") == 2 and not db.conn.in_transaction
 
 
 def test_an_unwritable_state_folder_is_a_clear_error(tmp_path):

@@ -315,7 +315,7 @@ async def _run(cfg: Config, db: sqlite_utils.Database, sources: list[Source], po
         while left:
             r = await ready.get()
             batch: list[_Ready] = []
-            with store.write(db):
+            async with store.write_async(db):  # its commit lets fetching and parsing go on
                 deadline = time.monotonic() + BATCH_SECONDS
                 while True:
                     # Each source is still all or nothing: an error storing one ends the poll, and this

@@ -34,6 +34,7 @@ from .db import (
     store_error,
     verify,
     write,
+    write_async,
 )
 from .digests import (
     digest_candidates,
@@ -100,7 +101,7 @@ from .sources import source_state, source_states, sync_sources
 __all__ = [
     "StoreError", "StoreDamagedError", "StoreReadOnlyError", "StoreConnection", "connect_readonly", "damaged",
     "recover_hint", "store_error", "verify", "iso", "utcnow", "apply", "dedup_columns", "match_columns", "BUSY_TIMEOUT_MS", "connect",
-    "dumps", "write", "digest_candidates", "digest_exists", "digest_record", "fetch_failures", "first_fetch_at",
+    "dumps", "write", "write_async", "digest_candidates", "digest_exists", "digest_record", "fetch_failures", "first_fetch_at",
     "last_digest_date", "mark_sent", "previous_built_at", "recent_digests", "record_digest",
     "counts_by_source", "irrelevant_texts", "dedup_method_counts", "followers", "get_item", "item_count", "item_ids",
     "items_by_link", "items_for_update", "iter_items", "queue", "reposts", "review_counts", "review_history", "review_states", "stored_values", "versions", "index_clear",
