@@ -35,6 +35,7 @@ from . import backoff, store
 from .config import Config, DedupSettings, Source, parse_interval
 from .dates import implausible
 from .dedup import Candidate, SeedIndex, adopt_later, decide, index_keys
+from .fulltext.enrich import page_info
 from .model import DedupDecision, EntryData, Failure, FailureKind, FetchResult
 from .prepare import PreparedEntry, PreparedFeed
 from .review import review_status_after
@@ -144,7 +145,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
                            content_hash=prepared.content_hash, language=prepared.language, match=match,
                            dedup=decision, review_status=review_status_after(
                                old.review_status, match.relevant, decision.duplicate_of), at=now,
-                           page=getattr(prepared, "fulltext", None)),
+                           page=page_info(source, prepared)),
             store.IndexEntry(item_id, candidate.published, keys)])
         kind = "updated"
     else:
@@ -152,7 +153,7 @@ def save_entry(db: sqlite_utils.Database, source: Source, prepared: PreparedEntr
             source=source.name, entry=e, canonical_link=prepared.canonical_link,
             content_hash=prepared.content_hash, language=prepared.language, published=candidate.published,
             published_is_fetch_time=published is None, date_note=date_note, origin=origin, match=match,
-            dedup=decision, page=getattr(prepared, "fulltext", None),
+            dedup=decision, page=page_info(source, prepared),
             review_status=review_status_after(None, match.relevant, decision.duplicate_of), at=now)])[0]
         assert new_id is not None
         item_id = new_id

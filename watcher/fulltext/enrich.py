@@ -6,6 +6,7 @@ entries that could matter, extract their text, and match and fingerprint the ent
                   --finish_entries-> extracted text, new match and
                                      fingerprint                   (worker processes, like prepare.py)
                   --> the same PreparedFeed, entries carrying a PageInfo for ingest to store
+                      (a `never` source's feed passes untouched; page_info() says why when stored)
 
 A page is fetched once per link. What the store already knows decides first: an entry seen before and
 unchanged is not looked at at all (ingest only touches its last_seen), and a correction under the same
@@ -99,6 +100,21 @@ def finish_entries(matcher: Matcher, jobs: list[Job]) -> list[PreparedEntry]:
     return out
 
 
+def page_info(source: Source, p: PreparedEntry) -> PageInfo | None:
+    """What the full-text step did for an entry about to be stored: what it recorded, or for a `never`
+    source, whose feeds it leaves untouched, that no page is fetched and why. With `never`, a
+    correction of an item whose page was fetched while the source was `auto` keeps the feed's text.
+
+    The short cut: building a record per entry at poll time (a Job, a PageInfo and a copy of the
+    PreparedEntry each) was about 7% of the storing thread's samples in bench/poll.py's cold poll,
+    where every source is `never` (py-spy), and it was wasted on every entry seen before."""
+    if p.fulltext is not None:
+        return p.fulltext  # type: ignore[return-value]  # PreparedEntry keeps it untyped (no import cycle)
+    if source.fulltext != "never":
+        return None
+    return PageInfo("skipped", decide("never", p.entry, p.match, lambda: False, False).why, p.entry.link)
+
+
 def finish_in_worker(jobs: list[Job]) -> list[PreparedEntry]:
     from .. import prepare
 
@@ -129,15 +145,6 @@ class FulltextPoll:
 
     def plan(self, source: Source, prepared: PreparedFeed) -> tuple[dict[int, Job], dict[int, str]]:
         """Which entries reuse what the store has (jobs), and which need a page fetched (index -> link)."""
-        if source.fulltext == "never":
-            # No page is fetched or reused: each entry keeps the feed's own text and says why. The store
-            # lookups below serve only reusing a page; with every source `never`, as in bench/poll.py,
-            # they were 8% of the storing process's samples in a cold poll (py-spy, not a project
-            # command). A correction of an item whose page was fetched while the source was `auto`
-            # now keeps the feed's text too, as `never` says.
-            return {i: Job(p, PageInfo("skipped", decide("never", p.entry, p.match, lambda: False, False).why,
-                                       p.entry.link))
-                    for i, p in enumerate(prepared.entries)}, {}
         known = storeops.page_state(self.db, source.name, [p.entry.guid for p in prepared.entries])
         unknown = [p.canonical_link for p in prepared.entries if p.entry.guid not in known and p.canonical_link]
         by_link = storeops.page_state_by_link(self.db, source.name, unknown) if unknown else {}
@@ -171,8 +178,11 @@ class FulltextPoll:
 
     async def enrich(self, source: Source, prepared: PreparedFeed) -> PreparedFeed:
         """The feed with its short entries' page text. Never fails the poll: if anything here breaks
-        (a bug met on one page), the entries are stored as the feed gave them, and it is logged."""
-        if not prepared.entries:
+        (a bug met on one page), the entries are stored as the feed gave them, and it is logged.
+
+        A `never` source's feed comes back as it was: its entries' PageInfo is made by `page_info`
+        when the store writes them (most entries of a poll are seen before and never written)."""
+        if not prepared.entries or source.fulltext == "never":
             return prepared
         try:
             return await self._enrich(source, prepared)
