@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +11,9 @@ import yaml
 
 from dedup_helpers import T0, Store, also_in
 from watcher.config import DedupSettings
+from watcher import store
 from watcher.dedup import SeedIndex
+from watcher.model import Neighbours
 
 STORIES = yaml.safe_load((Path(__file__).parent / "fixtures/dedup/seed_cases.yaml").read_text(encoding="utf-8"))[
     "new_stories"]
@@ -148,3 +151,45 @@ def test_same_link_stored_later_but_published_earlier(st):
     first, _ = st.add(source="a", link="https://example.com/a", title="A", summary="a", published=T0)
     row = st.db.execute("SELECT duplicate_of, dup_method FROM items WHERE id = ?", [later]).fetchone()
     assert tuple(row) == (f"item:{first}", "link")
+
+
+def _every_link_copy(real):
+    """store.neighbours as it was: every stored item with the link, not only the ones decide() reads."""
+    from watcher.store import lsh
+
+    def neighbours(db, *, link_key, keys, published, window_days, exclude):
+        got = real(db, link_key=link_key, keys=keys, published=published, window_days=window_days,
+                   exclude=exclude)
+        if link_key is None:
+            return got
+        rows = db.execute(f"{lsh._LINK_NEIGHBOUR} WHERE i.canonical_link = ? AND i.id IS NOT ? ORDER BY i.id",
+                          [store.iso(published), link_key, exclude]).fetchall()
+        return Neighbours(by_link=[lsh._neighbour(r, None) for r in rows], near=got.near)
+    return neighbours
+
+
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_link_copies_end_as_if_every_copy_were_read(tmp_path, monkeypatch, seed):
+    # store.neighbours reads, of the items sharing a link, only the earliest and those after the item
+    # decided. Copies arriving in any order (equal dates too), with corrections, must end with the
+    # same duplicate_of as when every copy is read.
+    def run(where, neighbours) -> list[tuple]:
+        monkeypatch.setattr(store, "neighbours", neighbours)
+        st = Store(where, seeds=SeedIndex([]))
+        rng = random.Random(seed)
+        ids = []
+        for step in range(18):
+            published = T0 + timedelta(hours=rng.choice([0, 0, 1, 1, 2, 5]))
+            link = rng.choice(["https://example.com/a", "https://m.example.com/a?utm_source=x",
+                               "https://example.com/b"])
+            if ids and rng.random() < 0.3:
+                st.edit(rng.choice(ids), link=link, title=f"corrected {step}", summary="s", published=published)
+            else:
+                ids.append(st.add(source=f"s{step % 4}", guid=f"g{step}", link=link, title=f"copy {step}",
+                                  summary="s", published=published)[0])
+        return [(i, (it := store.get_item(st.db, i)).duplicate_of, it.dup_method) for i in ids]
+
+    real = store.neighbours
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert run(tmp_path / "a", real) == run(tmp_path / "b", _every_link_copy(real))

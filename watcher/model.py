@@ -176,5 +176,7 @@ class Neighbour:
 
 @dataclass(frozen=True)
 class Neighbours:
-    by_link: list[Neighbour] = field(default_factory=list)  # same canonical link, in id order
+    # Same canonical link, in id order: the earliest such item, and those after the item decided
+    # (the ones decide() and adopt_later() read; store.neighbours says why not all of them).
+    by_link: list[Neighbour] = field(default_factory=list)
     near: list[Neighbour] = field(default_factory=list)  # sharing LSH keys, most shared first

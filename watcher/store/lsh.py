@@ -114,6 +114,9 @@ def _neighbour(r: tuple, indexed: int | None) -> Neighbour:
                      original_published=_stored_epoch(r[7]) if r[7] else None)
 
 
+_NO_ID_AFTER = 2**63 - 1  # a new item's place in (published, id) order: after every stored item of its date
+
+
 def neighbours(db: sqlite_utils.Database, *, link_key: str | None, keys: list[int], published: datetime,
                window_days: int, exclude: int | None) -> Neighbours:
     """Stored items with the same canonical link, and indexed items sharing LSH keys within
@@ -121,8 +124,19 @@ def neighbours(db: sqlite_utils.Database, *, link_key: str | None, keys: list[in
     reposts). `keys` empty: no index lookup (too short a text to verify anything against)."""
     by_link: list[Neighbour] = []
     if link_key is not None:
-        rows = db.execute(f"{_LINK_NEIGHBOUR} WHERE i.canonical_link = ? AND i.id IS NOT ? ORDER BY i.id",
-                          [iso(published), link_key, exclude]).fetchall()
+        when = iso(published)
+        # Of the items with this link, the decider reads only the earliest (the one this item may
+        # repeat) and those after this item (which it may become the original of): with `exclude`,
+        # after it in (published, id) order; a new item comes after every stored one, so after it
+        # means published later. The copies in between are left unread: a wire story's twelfth copy
+        # read the eleven before it, and made an object of each (bench/poll.py's cold poll).
+        rows = db.execute(
+            f"{_LINK_NEIGHBOUR} WHERE i.canonical_link = ? AND i.id IS NOT ?"
+            " AND (i.published > ? OR (i.published = ? AND i.id > ?))"
+            f" UNION SELECT * FROM ({_LINK_NEIGHBOUR} WHERE i.canonical_link = ? AND i.id IS NOT ?"
+            " ORDER BY i.published, i.id LIMIT 1) ORDER BY 1",
+            [when, link_key, exclude, when, when, _NO_ID_AFTER if exclude is None else exclude,
+             when, link_key, exclude]).fetchall()
         by_link = [_neighbour(r, None) for r in rows]
     near: list[Neighbour] = []
     if keys:
