@@ -2,7 +2,8 @@
 
     schema.py    SCHEMA (the whole schema, one SQL string) and the migration steps
     db.py        connect() (writers), connect_readonly() (readers), verify(); SQLite's errors about the
-                 file become one StoreError; write() transactions (savepoints inside, dry_run rolls back)
+                 file become one StoreError; write() transactions (savepoints inside, dry_run rolls back),
+                 write_async() for a coroutine (its COMMIT runs in a thread)
     records.py   typed read results (SourceState, StoredItem, Neighbours, DigestRecord, ...) and
                  write intents (NewItem, ItemEdit, ItemSeen, ItemChange, IndexEntry, SourceUpdate, FetchRecord)
     apply.py     apply(db, changes): the one write path for items, the index and source state

@@ -9,7 +9,8 @@ then writes fails with "database is locked" when another process wrote in betwee
 takes the write lock up front and waits (busy_timeout) for it instead. Inside a transaction,
 `write()` is a savepoint, so one source of a batch is still stored all or nothing. `dry_run=True`
 runs the same statements and rolls them back: what a change would do is computed by the code that
-does it.
+does it. `write_async()` is the same transaction for a coroutine (the poll's writer), with its COMMIT
+run in a thread so the event loop goes on while SQLite waits for the disk.
 """
 
 from __future__ import annotations
