@@ -68,9 +68,10 @@ class LinearPool(httpcore.AsyncConnectionPool):
                 idle.append(conn)
 
         surplus = len(idle) - self._max_keepalive_connections
-        if surplus > 0:
+        if surplus > 0:  # more idle connections than may be kept alive: close the oldest
+            gone = set(idle[:surplus])
             closing += idle[:surplus]
-            kept = [c for c in kept if c not in idle[:surplus]]
+            kept = [c for c in kept if c not in gone]
             idle = idle[surplus:]
 
         for request in self._requests:
@@ -141,5 +142,5 @@ def transport(ssl_context: ssl.SSLContext, limits: httpx.Limits, *, http2: bool 
 
 
 def uses_linear_pool(t: httpx.AsyncBaseTransport) -> bool:
-    """Whether `t` is a transport built by `transport()` with the fast pool (for tests and `--debug`)."""
+    """Whether `t` is a transport built by `transport()` with the fast pool (for the tests)."""
     return isinstance(getattr(t, "_pool", None), LinearPool)

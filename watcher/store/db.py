@@ -466,7 +466,8 @@ async def write_async(db: sqlite_utils.Database) -> AsyncIterator[sqlite_utils.D
     loop goes on.
 
     A commit waits for the disk, and after most poll transactions SQLite also checkpoints the WAL into
-    the store: 10 commits of a 1,000-feed cold poll held the loop for 2 s in all (bench/poll.py). With
+    the store: the 10 commits of a 1,000-feed cold poll held the loop for 2 s in all (bench/poll.py's
+    workload, each statement timed in a scratch run). With
     the loop held, nothing is fetched and no feed goes to the parser workers, which run dry within a
     few feeds and leave their cores idle. sqlite3 releases the GIL while SQLite works, and the
     connection serialises any statement another coroutine issues meanwhile (it waits for the commit).
