@@ -10,7 +10,7 @@ process so that its CPU is not counted as ours. Then, in this order:
   warm poll      the same again: every feed answers 304
   bare parse     feedparser.parse() over the same bytes, one core: the parsing baseline
   bare parse x2  the same split over two forked processes: what this machine's two cores give a
-                 parser that shares nothing (1.67-1.89x one process here: the halves do not end
+                 parser that shares nothing (1.64-1.89x one process here: the halves do not end
                  together, and two busy processes can each run slower than one alone)
   bare fetch     an httpx loop GETting the same URLs (with the same validators, so 304s) at the same
                  concurrency: the fetching baseline
