@@ -446,18 +446,25 @@ def write(db: sqlite_utils.Database, *, dry_run: bool = False, savepoint: bool =
             conn.execute(f"ROLLBACK TO {name}")
         conn.execute(f"RELEASE {name}")
         return
+    with _begun(conn):
+        yield db
+    conn.execute("ROLLBACK" if dry_run else "COMMIT")
+
+
+@contextmanager
+def _begun(conn: sqlite3.Connection) -> Iterator[None]:
+    """A new transaction around the body, rolled back if the body raises; the caller ends it otherwise.
+    On a writable store it begins IMMEDIATE (see the module docstring)."""
     try:
         conn.execute("BEGIN" if getattr(conn, "readonly", False) else "BEGIN IMMEDIATE")
     except sqlite3.OperationalError as e:
         raise StoreError(f"the store is busy ({e}); another watcher process is writing, try again") from e
     try:
-        yield db
+        yield
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    else:
-        conn.execute("ROLLBACK" if dry_run else "COMMIT")
 
 
 @asynccontextmanager
@@ -467,9 +474,8 @@ async def write_async(db: sqlite_utils.Database) -> AsyncIterator[sqlite_utils.D
 
     A commit waits for the disk, and after most poll transactions SQLite also checkpoints the WAL into
     the store: the 10 commits of a 1,000-feed cold poll held the loop for 2 s in all (bench/poll.py's
-    workload, each statement timed in a scratch run). With
-    the loop held, nothing is fetched and no feed goes to the parser workers, which run dry within a
-    few feeds and leave their cores idle. sqlite3 releases the GIL while SQLite works, and the
+    workload, each statement timed in a scratch run). With the loop held, nothing is fetched and no
+    feed goes to the parser workers, which run dry within a few feeds and leave their cores idle. sqlite3 releases the GIL while SQLite works, and the
     connection serialises any statement another coroutine issues meanwhile (it waits for the commit).
     """
     conn = db.conn
@@ -477,16 +483,8 @@ async def write_async(db: sqlite_utils.Database) -> AsyncIterator[sqlite_utils.D
         with write(db) as same:  # nested, or a read-only store: write() decides, nothing to commit here
             yield same
         return
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as e:
-        raise StoreError(f"the store is busy ({e}); another watcher process is writing, try again") from e
-    try:
+    with _begun(conn):
         yield db
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     # Shielded: once started, the commit finishes even if the poll is cancelled meanwhile, and the
     # cancellation is seen after it, never with the transaction half-way.
     commit = asyncio.ensure_future(asyncio.to_thread(conn.execute, "COMMIT"))
